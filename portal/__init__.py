@@ -1,0 +1,91 @@
+"""Tablecloth: guest engagement for restaurant groups on Toast."""
+from pathlib import Path
+
+from flask import Flask, abort, g, redirect, request, send_file, url_for
+from flask_login import current_user
+
+from portal import config as settings
+from portal import sqlite
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the portal. ``overrides`` replace settings read from the environment (tests use it)."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.update(settings.from_env())
+    app.config.update(overrides or {})
+    if app.config["PORTAL_REQUIRE_SECRETS"] and not app.config.get("TESTING"):
+        settings.check_secrets(app.config)
+
+    sqlite.install()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.user_loader(_load_user)
+
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_templates(app)
+    from portal import cli, errorpages
+
+    errorpages.register(app)
+    cli.register(app)
+    return app
+
+
+def _load_user(login_id: str):
+    """Session ids are "<user id>:<session token>": a rotated token (password change) ends old sessions."""
+    from portal.models import User
+
+    user_id, _, token = (login_id or "").partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_token != token:
+        return None
+    return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts import bp as accounts_bp
+    from portal.auth import bp as auth_bp
+    from portal.dashboard import bp as dashboard_bp
+    from portal.support import bp as support_bp
+
+    for blueprint in (auth_bp, dashboard_bp, accounts_bp, support_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from portal.tenancy import resolve_current_org
+
+    @app.before_request
+    def set_current_org():
+        g.current_org = resolve_current_org(current_user)
+
+    @app.before_request
+    def force_password_change():
+        allowed = {"auth.password", "auth.logout", "static", "htmx_asset"}
+        if current_user.is_authenticated and current_user.must_change_password and request.endpoint not in allowed:
+            return redirect(url_for("auth.password"))
+        return None
+
+    @app.get("/vendor/htmx.min.js", endpoint="htmx_asset")
+    def htmx_asset():
+        path = Path(app.config["HTMX_LOCAL_PATH"])
+        if app.config["HTMX_SOURCE"] != "local" or not path.is_file():
+            abort(404)
+        return send_file(path, mimetype="text/javascript", max_age=86400)
+
+
+def _register_templates(app: Flask) -> None:
+    @app.context_processor
+    def htmx_script():
+        local = app.config["HTMX_SOURCE"] == "local"
+        url = url_for("htmx_asset") if local else settings.htmx_cdn_url()
+        return {"htmx_url": url, "htmx_sri": settings.HTMX_SRI, "current_org": g.get("current_org")}

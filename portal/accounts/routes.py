@@ -1,0 +1,80 @@
+from flask import render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.access import owner_required
+from portal.accounts import bp
+from portal.accounts.forms import NewUserForm, RoleForm
+from portal.accounts.service import change_role, create_user, remove_user
+from portal.errors import InputError
+from portal.extensions import db
+from portal.models import User
+from portal.tenancy import current_org, get_or_404, scoped
+
+
+def _members():
+    return db.session.scalars(scoped(User).where(User.disabled_at.is_(None)).order_by(User.email)).all()
+
+
+def _render(form=None, *, error=None, created=None, password=None, status=200, fragment=False):
+    template = "accounts/_members.html" if fragment else "accounts/index.html"
+    context = dict(form=form or NewUserForm(), members=_members(), role_form=RoleForm(), error=error,
+                   created=created, password=password)
+    return render_template(template, **context), status
+
+
+@bp.get("/")
+@owner_required
+def index():
+    return _render()
+
+
+@bp.post("/")
+@owner_required
+def create():
+    form = NewUserForm()
+    if not form.validate_on_submit():
+        return _render(form, error=_first_error(form), status=400, fragment=True)
+    try:
+        user, password = create_user(form.email.data, org=current_org(), role=form.role.data)
+    except InputError as exc:
+        db.session.rollback()
+        return _render(form, error=str(exc), status=400, fragment=True)
+    db.session.commit()
+    return _render(created=user, password=password, fragment=True)
+
+
+@bp.post("/<int:user_id>/role")
+@owner_required
+def update_role(user_id):
+    user = get_or_404(User, user_id)
+    form = RoleForm()
+    try:
+        if not form.validate_on_submit():
+            raise InputError(_first_error(form))
+        change_role(current_user, user, form.role.data)
+    except InputError as exc:
+        db.session.rollback()
+        return _render(error=str(exc), status=400, fragment=True)
+    db.session.commit()
+    return _render(fragment=True)
+
+
+@bp.post("/<int:user_id>/remove")
+@owner_required
+def remove(user_id):
+    user = get_or_404(User, user_id)
+    try:
+        remove_user(current_user, user)
+    except InputError as exc:
+        db.session.rollback()
+        return _render(error=str(exc), status=400, fragment=True)
+    db.session.commit()
+    return _render(fragment=True)
+
+
+def _first_error(form) -> str:
+    for field, messages in form.errors.items():
+        label = getattr(form, field).label.text if hasattr(form, field) else "form"
+        return f"{label}: {messages[0]}"
+    return "the form is not valid"

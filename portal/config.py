@@ -1,0 +1,94 @@
+"""Settings, read once from the environment with typed helpers. No hidden defaults for secrets."""
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", Path(__file__).resolve().parent.parent / "instance"))
+
+# Pinned htmx build: the CDN copy and the npm package (`htmx.org`) serve these same bytes, so one SRI fits both.
+HTMX_VERSION = "2.0.11"
+HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def parse_bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+def int_or_none(value: str | None) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"not an integer: {value!r}") from None
+
+
+def float_or_default(value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"not a number: {value!r}") from None
+
+
+def database_url(raw: str | None) -> str:
+    """SQLite under instance/ by default; ``postgres://`` URLs (Heroku style) are mapped to psycopg 3."""
+    if not raw:
+        return f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def from_env(env: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    debug = parse_bool(env.get("FLASK_DEBUG"))
+    redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "PORTAL_ENCRYPTION_KEY": env.get("PORTAL_ENCRYPTION_KEY"),
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url),
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not debug,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not debug,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "HTMX_SOURCE": env.get("HTMX_SOURCE", "cdn"),
+        "HTMX_LOCAL_PATH": env.get(
+            "HTMX_LOCAL_PATH", str(Path(__file__).resolve().parent.parent / "node_modules/htmx.org/dist/htmx.min.js")
+        ),
+        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "DEBUG": debug,
+        "PORTAL_REQUIRE_SECRETS": not debug and parse_bool(env.get("PORTAL_REQUIRE_SECRETS"), True),
+    }
+
+
+def htmx_cdn_url() -> str:
+    return f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+
+
+def check_secrets(config: dict) -> None:
+    """Refuse to start without the two secrets: sessions and stored credentials depend on them."""
+    missing = [name for name in ("SECRET_KEY", "PORTAL_ENCRYPTION_KEY") if not config.get(name)]
+    if missing:
+        raise ConfigError(f"missing required setting(s): {', '.join(missing)} (set them in the environment)")

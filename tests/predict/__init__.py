@@ -1,0 +1,1 @@
+"""Tests of the predictive guest-value models (portal.predict)."""

@@ -1,5 +1,13 @@
 """All models, imported here so Alembic and the app see one metadata."""
+from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
+from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
+from portal.models.sync import SyncBookmark, SyncRun, WebhookEvent
 from portal.models.tenant import Organization
+from portal.models.toast_config import DiningOption, Employee, MenuItem, RevenueCenter
 from portal.models.user import ROLES, User
 
-__all__ = ["Organization", "ROLES", "User"]
+__all__ = [
+    "CONNECTION_ACTIVE", "CONNECTION_RECONNECT", "CheckPayment", "CheckSelection", "DiningOption", "Employee",
+    "Location", "MenuItem", "Order", "OrderCheck", "Organization", "ROLES", "RevenueCenter", "SyncBookmark",
+    "SyncRun", "ToastConnection", "User", "WebhookEvent",
+]

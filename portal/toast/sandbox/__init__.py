@@ -1,0 +1,15 @@
+"""A local Toast API sandbox: a generated restaurant group served over HTTP with Toast's quirks.
+
+Start with ``create_sandbox_app(seed=..., restaurants=..., days=..., now=...)``; its state
+(``app.extensions["toast_sandbox"]``, a ``SandboxState``) exposes GUIDs, credentials and the mutation API.
+``webhooks.send_order_updated`` / ``WebhookDispatcher`` send Toast-style signed ``order_updated`` events, and
+``cli.sandbox_command`` serves a live world (``flask toast sandbox``).
+"""
+from portal.toast.sandbox.app import create_sandbox_app
+from portal.toast.sandbox.clients import CRM_SCOPES, GROUP_CLIENT, LIMITED_CLIENT, PARTNER_CLIENT
+from portal.toast.sandbox.ratelimit import RateLimitConfig
+from portal.toast.sandbox.state import SandboxState
+from portal.toast.sandbox.webhooks import WebhookConfig, send_order_updated
+
+__all__ = ["create_sandbox_app", "CRM_SCOPES", "GROUP_CLIENT", "LIMITED_CLIENT", "PARTNER_CLIENT", "RateLimitConfig",
+           "SandboxState", "WebhookConfig", "send_order_updated"]

@@ -5,7 +5,7 @@ from flask import Flask, abort, g, redirect, request, send_file, url_for
 from flask_login import current_user
 
 from portal import config as settings
-from portal import sqlite
+from portal import security, sqlite
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -20,6 +20,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         settings.check_secrets(app.config)
 
     sqlite.install()
+    security.register(app)  # first: size, type and UTF-8 checks run before CSRF or any view reads the body
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
@@ -32,7 +33,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_request_hooks(app)
     _register_templates(app)
     from portal import cli, errorpages
+    from portal.impersonation import guard as impersonation_guard
 
+    impersonation_guard.register(app)  # after set_current_org: expiry, read-only and audit of support sessions
     errorpages.register(app)
     cli.register(app)
     return app
@@ -53,12 +56,22 @@ def _load_user(login_id: str):
 
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts import bp as accounts_bp
+    from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
+    from portal.connections import bp as connections_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.guests import bp as guests_bp
+    from portal.impersonation import bp as impersonation_bp
+    from portal.segments import bp as segments_bp
     from portal.support import bp as support_bp
+    from portal.webhooks import bp as webhooks_bp
 
-    for blueprint in (auth_bp, dashboard_bp, accounts_bp, support_bp):
+    for blueprint in (auth_bp, dashboard_bp, accounts_bp, support_bp, connections_bp, webhooks_bp):
         app.register_blueprint(blueprint)
+    for blueprint in (impersonation_bp, audit_bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(segments_bp)
+    app.register_blueprint(guests_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -3,6 +3,22 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
+
+# Endpoints support staff never reach while viewing as an organization, even in a session that allows changes:
+# Toast credentials, user management. A key ending in "." covers a whole blueprint. Single views (bulk guest
+# exports...) are marked with @blocked_while_impersonating instead.
+BLOCKED_WHILE_IMPERSONATING = frozenset({"connections.", "accounts."})
+
+
+class ImpersonationForbidden(Forbidden):
+    """403 for a support user viewing as an organization; ``public_message`` is shown on the error page."""
+
+    public_message = "This is a read-only support session: changes are not allowed."
+
+
+class BlockedWhileImpersonating(ImpersonationForbidden):
+    public_message = "This page is not available in a support session (credentials, users and exports)."
 
 
 def require_member() -> None:
@@ -35,3 +51,29 @@ def support_required() -> None:
     if not current_user.is_support:
         abort(404)
     return None
+
+
+def blocked_while_impersonating(view):
+    """Mark a view as never reachable while impersonating (bulk PII exports...): BlockedWhileImpersonating (403).
+
+    The request guard (portal.impersonation.guard) refuses marked views before any hook runs; the check here
+    is a second line in case the view is reached some other way.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("impersonation") is not None:
+            raise BlockedWhileImpersonating()
+        return view(*args, **kwargs)
+
+    wrapped.blocked_while_impersonating = True
+    return wrapped
+
+
+def is_blocked_while_impersonating(endpoint: str | None, view) -> bool:
+    """Whether this endpoint is off limits to support staff viewing as an organization."""
+    if getattr(view, "blocked_while_impersonating", False):
+        return True
+    return endpoint is not None and any(
+        endpoint == key or (key.endswith(".") and endpoint.startswith(key)) for key in BLOCKED_WHILE_IMPERSONATING
+    )

@@ -61,6 +61,19 @@ def user_create(email, org_slug, role, support, password_stdin):
     click.echo(f"created user {user.email}" + (f" with password {generated}" if generated else ""))
 
 
+@user_cli.command("grant-support-write")
+@click.option("--email", required=True, help="Email of the support user.")
+@click.option("--revoke", is_flag=True, help="Take the permission away (open sessions lose it at once).")
+@one_line_errors
+def user_grant_support_write(email, revoke):
+    """Let a support user allow changes when viewing as an organization (users and credentials stay blocked)."""
+    from portal.impersonation.service import set_write_permission
+
+    user = set_write_permission(email, not revoke)
+    db.session.commit()
+    click.echo(f"{'revoked' if revoke else 'granted'} changes in support sessions for {user.email}")
+
+
 @demo_cli.command("seed")
 @click.option("--slug", default="demo")
 @click.option("--email", default="owner@demo.example")
@@ -81,5 +94,9 @@ def demo_seed(slug, email):
 
 
 def register(app: Flask) -> None:
-    for group in (org_cli, user_cli, demo_cli):
+    from portal.guests.cli import guests_cli
+    from portal.segments.cli import segments_cli
+    from portal.sync.cli import toast_cli
+
+    for group in (org_cli, user_cli, demo_cli, toast_cli, segments_cli, guests_cli):
         app.cli.add_command(group)

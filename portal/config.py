@@ -7,6 +7,8 @@ INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", Path(__file__).resolve
 # Pinned htmx build: the CDN copy and the npm package (`htmx.org`) serve these same bytes, so one SRI fits both.
 HTMX_VERSION = "2.0.11"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+HTMX_CDN_ORIGIN = "https://cdn.jsdelivr.net"
+MIB = 1024 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +42,16 @@ def float_or_default(value: str | None, default: float) -> float:
         return float(value)
     except ValueError:
         raise ConfigError(f"not a number: {value!r}") from None
+
+
+def positive_int(value: str | None, default: int, name: str) -> int:
+    """A whole number of at least 1; ConfigError (naming the setting) otherwise."""
+    parsed = int_or_none(value)
+    if parsed is None:
+        return default
+    if parsed < 1:
+        raise ConfigError(f"{name} must be at least 1, got {parsed}")
+    return parsed
 
 
 def database_url(raw: str | None) -> str:
@@ -78,13 +90,23 @@ def from_env(env: dict[str, str] | None = None) -> dict:
             "HTMX_LOCAL_PATH", str(Path(__file__).resolve().parent.parent / "node_modules/htmx.org/dist/htmx.min.js")
         ),
         "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        # Toast sync: history depth on connect (Toast's CRM cookbook: 12 weeks) and the spacing Toast asks
+        # between historical ordersBulk calls (5-10 s).
+        "TOAST_BACKFILL_DAYS": positive_int(env.get("TOAST_BACKFILL_DAYS"), 84, "TOAST_BACKFILL_DAYS"),
+        "TOAST_HISTORY_SPACING_S": float_or_default(env.get("TOAST_HISTORY_SPACING_S"), 5.0),
+        # Whole request bodies (the Toast webhook sends 600 KB+); form posts get the lower limit below.
+        "MAX_CONTENT_LENGTH": positive_int(env.get("MAX_CONTENT_LENGTH"), 5 * MIB, "MAX_CONTENT_LENGTH"),
+        "MAX_FORM_CONTENT_LENGTH": positive_int(env.get("MAX_FORM_CONTENT_LENGTH"), 2 * MIB, "MAX_FORM_CONTENT_LENGTH"),
+        # Flask's limit for each non-file form field (and for a whole url-encoded body).
+        "MAX_FORM_MEMORY_SIZE": positive_int(env.get("MAX_FORM_MEMORY_SIZE"), 500_000, "MAX_FORM_MEMORY_SIZE"),
+        "IMPERSONATION_MINUTES": positive_int(env.get("IMPERSONATION_MINUTES"), 30, "IMPERSONATION_MINUTES"),
         "DEBUG": debug,
         "PORTAL_REQUIRE_SECRETS": not debug and parse_bool(env.get("PORTAL_REQUIRE_SECRETS"), True),
     }
 
 
 def htmx_cdn_url() -> str:
-    return f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+    return f"{HTMX_CDN_ORIGIN}/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
 
 
 def check_secrets(config: dict) -> None:

@@ -23,7 +23,8 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return _render(exc.code or 500, MESSAGES.get(exc.code, exc.name))
+        # Exceptions may carry a message written to be shown (e.g. the read-only support session's 403).
+        return _render(exc.code or 500, getattr(exc, "public_message", None) or MESSAGES.get(exc.code, exc.name))
 
     @app.errorhandler(Exception)
     def unhandled(exc):

@@ -35,7 +35,18 @@ def get_or_404(model: type[M], row_id) -> M:
 
 
 def resolve_current_org(user) -> Organization | None:
-    """The organization a signed-in user acts for: members act for their own; support staff for none."""
-    if user is None or not user.is_authenticated or user.org_id is None:
+    """The organization a signed-in user acts for.
+
+    Members act for their own. Support staff act for none, except while viewing as an organization
+    (portal.impersonation): then for that one, with ``current_user`` still the support user.
+    """
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_support:
+        from portal.impersonation.guard import active_impersonation  # imported late: it needs the models loaded
+
+        impersonation = active_impersonation(user)
+        return impersonation.organization if impersonation is not None else None
+    if user.org_id is None:
         return None
     return db.session.get(Organization, user.org_id)

@@ -1,13 +1,17 @@
 """Shared fixtures: the app on each test database, a rolled-back transaction per test, login through the form."""
+import contextvars
 import os
 import re
+import threading
 
 import pytest
 import redis as redis_lib
 from cryptography.fernet import Fernet
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine
+from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.extensions import db
@@ -47,17 +51,34 @@ def test_config(database_url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6390/0"),
         "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL", "memory://"),
-        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_RATE_LIMIT": "100000 per minute",  # the bad-input matrices sign in well over 1000 times a minute
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "HTMX_SOURCE": "local",
+        "TOAST_HISTORY_SPACING_S": 0.0,
         "SERVER_NAME": None,
     }
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in an empty contextvars context, so it pushes its own app context and ``g``
+    even while the test holds one (a shared ``g`` would leak the signed-in user and CSRF token)."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(self._open_and_read, *args, **kwargs)
+
+    def _open_and_read(self, *args, **kwargs):
+        # A streamed body (stream_with_context) pushes the request's contexts in this Context: read it here.
+        response = super().open(*args, **kwargs)
+        if response.is_streamed:
+            response.make_sequence()
+        return response
 
 
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app(test_config(database_url))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     return app
@@ -74,33 +95,32 @@ class _ConnectionBoundSession(FlaskSession):
 def session(app):
     """A transaction rolled back after the test; commits inside views become savepoints.
 
-    Test code and every request share one session pinned to the test's connection. No app context is held
-    open during the test, so each request gets a fresh one (a held context would leak ``g``, and with it the
-    signed-in user and CSRF token, from one request to the next).
+    Test code and every request share one session pinned to the test's connection; the test body runs
+    inside an app context (requests get their own, see IsolatedClient).
     """
     with app.app_context():
         connection = db.engine.connect()
-    transaction = connection.begin()
-    original = db.session
-    test_session = db._make_scoped_session(
-        {
-            "bind": connection,
-            "join_transaction_mode": "create_savepoint",
-            "class_": _ConnectionBoundSession,
-            "scopefunc": lambda: "test",
-        }
-    )
-    close = test_session.remove
-    test_session.remove = lambda: None  # the app's teardown must not close the test's session
-    db.session = test_session
-    factories.bind(test_session)
-    try:
-        yield test_session
-    finally:
-        close()
-        db.session = original
-        transaction.rollback()
-        connection.close()
+        transaction = connection.begin()
+        original = db.session
+        test_session = db._make_scoped_session(
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": _ConnectionBoundSession,
+                "scopefunc": lambda: "test",
+            }
+        )
+        close = test_session.remove
+        test_session.remove = lambda: None  # the app's teardown must not close the test's session
+        db.session = test_session
+        factories.bind(test_session)
+        try:
+            yield test_session
+        finally:
+            close()
+            db.session = original
+            transaction.rollback()
+            connection.close()
 
 
 @pytest.fixture
@@ -166,3 +186,25 @@ def two_orgs(session):
         "owner_b": factories.UserFactory(organization=org_b, role="owner"),
         "marketer_b": factories.UserFactory(organization=org_b, role="marketer"),
     }
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The portal on a real port (browser tests, webhooks sent over HTTP)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def committed(app):
+    """Rows written for real, visible to other threads and processes (live server, workers); removed afterwards."""
+    with app.app_context():
+        factories.bind(db.session)
+        yield db.session
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()

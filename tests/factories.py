@@ -2,7 +2,8 @@
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from portal.models import Organization, User
+from portal.crypto import encrypt
+from portal.models import Location, Organization, Segment, ToastConnection, User
 from portal.passwords import hash_password
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -54,3 +55,43 @@ class SupportUserFactory(BaseFactory):
     org_id = None
     role = None
     is_support = True
+
+
+class ToastConnectionFactory(BaseFactory):
+    class Meta:
+        model = ToastConnection
+        exclude = ("organization",)
+
+    organization = factory.SubFactory(OrganizationFactory)
+    org_id = factory.SelfAttribute("organization.id")
+    host = "http://127.0.0.1:8899"
+    client_id = factory.Sequence(lambda n: f"client-{n}")
+    client_secret_enc = factory.LazyFunction(lambda: encrypt("secret"))
+    webhook_secret_enc = factory.LazyFunction(lambda: encrypt("webhook-secret"))
+    webhook_token = factory.Sequence(lambda n: f"token-{n:04d}-{'x' * 20}")
+    scopes = "orders:read"
+    account_kind = "management_group"
+
+
+class LocationFactory(BaseFactory):
+    class Meta:
+        model = Location
+
+    connection = factory.SubFactory(ToastConnectionFactory)
+    org_id = factory.SelfAttribute("connection.org_id")
+    connection_id = factory.SelfAttribute("connection.id")
+    guid = factory.Faker("uuid4")
+    name = factory.Sequence(lambda n: f"Location {n}")
+
+
+class SegmentFactory(BaseFactory):
+    class Meta:
+        model = Segment
+        exclude = ("organization",)
+
+    organization = factory.SubFactory(OrganizationFactory)
+    org_id = factory.SelfAttribute("organization.id")
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    slug = factory.Sequence(lambda n: f"segment-{n}")
+    rules_json = '{"op":"and","rules":[{"field":"order_count","operator":"gte","value":1}]}'
+    is_preset = False

@@ -3,6 +3,8 @@ import re
 
 from sqlalchemy import func, select
 
+from portal.audit.service import record
+from portal.segments.service import create_presets
 from portal.passwords import WeakPasswordError, check_strength, generate_password, hash_password, verify_password
 from portal.errors import ConflictError, InputError
 from portal.extensions import db
@@ -23,7 +25,7 @@ def normalize_email(email: str) -> str:
 
 
 def create_organization(name: str, slug: str) -> Organization:
-    """Create a tenant. InputError on a bad name/slug, ConflictError on a taken slug."""
+    """Create a tenant with its preset segments. InputError on a bad name/slug, ConflictError on a taken slug."""
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise InputError("organization name must be 1 to 120 characters")
@@ -34,6 +36,7 @@ def create_organization(name: str, slug: str) -> Organization:
     org = Organization(name=name, slug=slug)
     db.session.add(org)
     db.session.flush()
+    create_presets(org.id)
     return org
 
 
@@ -71,6 +74,8 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
+    if org is not None:  # support users belong to no organization, so no organization's log
+        record("user.created", org_id=org.id, target=user, details={"role": role})
     return user, generated
 
 
@@ -95,6 +100,7 @@ def remove_user(actor: User, user: User) -> None:
         raise ConflictError("an organization needs at least one owner")
     user.disabled_at = utcnow()
     user.session_token = new_session_token()
+    record("user.removed", org_id=user.org_id, target=user, actor=actor, details={"role": user.role})
 
 
 def change_role(actor: User, user: User, role: str) -> None:
@@ -103,6 +109,9 @@ def change_role(actor: User, user: User, role: str) -> None:
         raise InputError(f"role must be one of: {', '.join(ROLES)}")
     if user.is_owner and role != "owner" and active_owner_count(user.org_id) <= 1:
         raise ConflictError("an organization needs at least one owner")
+    if user.role != role:
+        record("user.role_changed", org_id=user.org_id, target=user, actor=actor,
+               details={"from": user.role, "to": role})
     user.role = role
 
 
@@ -116,3 +125,5 @@ def change_password(user: User, current: str, new: str) -> None:
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.session_token = new_session_token()
+    if user.org_id is not None:
+        record("user.password_changed", org_id=user.org_id, target=user, actor=user)

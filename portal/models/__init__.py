@@ -1,6 +1,10 @@
 """All models, imported here so Alembic and the app see one metadata."""
+from portal.models.audit import ACTIONS as AUDIT_ACTIONS, AuditEvent, Impersonation
+from portal.models.guest import Guest, GuestCheck, GuestOrder
+from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestMerge, GuestNote, GuestTag
 from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
 from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
+from portal.models.segment import Segment
 from portal.models.sync import SyncBookmark, SyncRun, WebhookEvent
 from portal.models.tenant import Organization
 from portal.models.toast_config import DiningOption, Employee, MenuItem, RevenueCenter
@@ -10,4 +14,8 @@ __all__ = [
     "CONNECTION_ACTIVE", "CONNECTION_RECONNECT", "CheckPayment", "CheckSelection", "DiningOption", "Employee",
     "Location", "MenuItem", "Order", "OrderCheck", "Organization", "ROLES", "RevenueCenter", "SyncBookmark",
     "SyncRun", "ToastConnection", "User", "WebhookEvent",
+    "AUDIT_ACTIONS", "AuditEvent", "Impersonation",
+    "Guest", "GuestCheck", "GuestDuplicate", "GuestFact", "GuestItem", "GuestLocation", "GuestMerge", "GuestNote",
+    "GuestOrder", "GuestTag",
+    "Segment",
 ]

@@ -17,7 +17,11 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Order(TenantScoped, db.Model):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("location_id", "guid"),)
+    # Per-week counts of counted orders for the dashboard's guest capture rate, read from the index alone.
+    __table_args__ = (
+        UniqueConstraint("location_id", "guid"),
+        Index("ix_orders_org_opened_at", "org_id", "opened_at", "voided", "deleted"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), nullable=False)

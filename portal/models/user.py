@@ -3,7 +3,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -34,6 +34,11 @@ class User(UserMixin, Timestamped, db.Model):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     role: Mapped[str | None] = mapped_column(String(16))
     is_support: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Support staff may make changes while viewing as an organization only when granted this
+    # (`flask user grant-support-write`) and only in a session started with "allow changes".
+    can_write_as_support: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
     # Rotated on password change: it is part of the login id, so older sessions stop loading.
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token, nullable=False)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

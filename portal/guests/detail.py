@@ -1,0 +1,151 @@
+"""One guest's page: the profile's link rows, people's tags and notes, possible duplicates, and the order timeline.
+
+The timeline shows only the guest's own checks of each order (a split order may carry other guests' checks).
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.guests import charts
+from portal.guests.service import merges_of
+from portal.models import Location, Order, OrderCheck, User
+from portal.models.guest import Guest, GuestCheck, GuestOrder
+from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestNote, GuestTag
+
+TIMELINE_PER_PAGE = 20
+TOP_ITEMS = 10
+CHART_MONTHS = 24
+
+
+@dataclass
+class TimelineEntry:
+    order: Order
+    location: str
+    channel: str | None
+    counted: bool
+    net_spend_cents: int
+    checks: list[OrderCheck]
+
+
+def profile(guest: Guest) -> dict:
+    """Everything the detail page shows besides the timeline."""
+    return {
+        "locations": db.session.execute(
+            select(Location, GuestLocation.order_count, GuestLocation.last_order_at)
+            .join(GuestLocation, GuestLocation.location_id == Location.id)
+            .where(GuestLocation.guest_id == guest.id).order_by(GuestLocation.order_count.desc(), Location.name)
+        ).all(),
+        "top_items": db.session.scalars(
+            select(GuestItem).where(GuestItem.guest_id == guest.id)
+            .order_by(GuestItem.quantity.desc(), GuestItem.name).limit(TOP_ITEMS)
+        ).all(),
+        "facts": _facts(guest),
+        "tags": tags(guest),
+        "notes": notes(guest),
+        "duplicates": duplicates_of(guest),
+        "merges": merges_of(guest),
+        "chart": spend_chart(guest),
+    }
+
+
+def _facts(guest: Guest) -> dict[str, list[GuestFact]]:
+    found = defaultdict(list)
+    for fact in db.session.scalars(
+        select(GuestFact).where(GuestFact.guest_id == guest.id)
+        .order_by(GuestFact.kind, GuestFact.count.desc(), GuestFact.value)
+    ):
+        found[fact.kind].append(fact)
+    return found
+
+
+def tags(guest: Guest) -> list[GuestTag]:
+    return db.session.scalars(select(GuestTag).where(GuestTag.guest_id == guest.id).order_by(GuestTag.tag)).all()
+
+
+def notes(guest: Guest) -> list[tuple[GuestNote, str | None]]:
+    return db.session.execute(
+        select(GuestNote, User.email).outerjoin(User, User.id == GuestNote.author_id)
+        .where(GuestNote.guest_id == guest.id).order_by(GuestNote.created_at.desc(), GuestNote.id.desc())
+    ).all()
+
+
+def duplicates_of(guest: Guest) -> list[tuple[GuestDuplicate, Guest]]:
+    """Possible duplicates of this guest, each with the other guest."""
+    rows = db.session.scalars(
+        select(GuestDuplicate).where(or_(GuestDuplicate.guest_id == guest.id, GuestDuplicate.other_guest_id == guest.id))
+        .order_by(GuestDuplicate.id)
+    ).all()
+    others = {d.other_guest_id if d.guest_id == guest.id else d.guest_id for d in rows}
+    by_id = {g.id: g for g in db.session.scalars(select(Guest).where(Guest.id.in_(others)))} if others else {}
+    return [(d, by_id[d.other_guest_id if d.guest_id == guest.id else d.guest_id]) for d in rows]
+
+
+def all_duplicates(org_id: int, page: int, per_page: int = 50) -> tuple[list[tuple[GuestDuplicate, Guest, Guest]], bool]:
+    """Possible duplicates of the organization, newest first, with both guests."""
+    rows = db.session.scalars(
+        select(GuestDuplicate).where(GuestDuplicate.org_id == org_id).order_by(GuestDuplicate.id.desc())
+        .offset((page - 1) * per_page).limit(per_page + 1)
+    ).all()
+    ids = {d.guest_id for d in rows} | {d.other_guest_id for d in rows}
+    by_id = {g.id: g for g in db.session.scalars(select(Guest).where(Guest.id.in_(ids)))} if ids else {}
+    return [(d, by_id[d.guest_id], by_id[d.other_guest_id]) for d in rows[:per_page]], len(rows) > per_page
+
+
+def timeline(guest: Guest, page: int = 1, per_page: int = TIMELINE_PER_PAGE) -> tuple[list[TimelineEntry], bool]:
+    """The guest's orders, newest first: order -> the guest's checks -> items (with modifiers) and payments."""
+    parts = db.session.scalars(
+        select(GuestOrder).where(GuestOrder.guest_id == guest.id)
+        .order_by(GuestOrder.opened_at.desc(), GuestOrder.order_id.desc())
+        .offset((page - 1) * per_page).limit(per_page + 1)
+    ).all()
+    has_next = len(parts) > per_page
+    parts = parts[:per_page]
+    order_ids = [p.order_id for p in parts]
+    if not order_ids:
+        return [], False
+    mine = defaultdict(set)
+    for order_id, check_guid in db.session.execute(
+        select(GuestCheck.order_id, GuestCheck.check_guid)
+        .where(GuestCheck.guest_id == guest.id, GuestCheck.order_id.in_(order_ids))
+    ):
+        mine[order_id].add(check_guid)
+    orders = {o.id: o for o in db.session.scalars(
+        select(Order).where(Order.org_id == guest.org_id, Order.id.in_(order_ids)).options(
+            selectinload(Order.checks).selectinload(OrderCheck.selections),
+            selectinload(Order.checks).selectinload(OrderCheck.payments),
+        )
+    )}
+    names = dict(db.session.execute(
+        select(Location.id, Location.name).where(Location.id.in_({p.location_id for p in parts}))
+    ).all())
+    entries = [
+        TimelineEntry(order=orders[p.order_id], location=names.get(p.location_id, ""), channel=p.channel,
+                      counted=p.counted, net_spend_cents=p.net_spend_cents,
+                      checks=[c for c in orders[p.order_id].checks if c.guid in mine[p.order_id]])
+        for p in parts if p.order_id in orders
+    ]
+    return entries, has_next
+
+
+def spend_chart(guest: Guest) -> charts.Chart | None:
+    """Net spend per month (UTC) over the guest's counted orders, the last ``CHART_MONTHS`` months at most."""
+    rows = db.session.execute(
+        select(GuestOrder.opened_at, GuestOrder.net_spend_cents)
+        .where(GuestOrder.guest_id == guest.id, GuestOrder.counted.is_(True), GuestOrder.opened_at.is_not(None))
+    ).all()
+    if not rows:
+        return None
+    months = defaultdict(int)
+    for opened_at, cents in rows:
+        months[(opened_at.year, opened_at.month)] += cents
+    first, last = min(months), max(months)
+    span = []
+    year, month = last
+    while (year, month) >= first and len(span) < CHART_MONTHS:
+        span.append((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    points = [(f"{y}-{m:02d}", months.get((y, m), 0)) for y, m in reversed(span)]
+    return charts.bars([(label, [cents]) for label, cents in points], money=True)

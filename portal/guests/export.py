@@ -1,0 +1,109 @@
+"""Guest exports (CSV download of any list, ``flask guests export``): one row/object per guest, streamed.
+
+Fields are exactly ``FIELDS``. Money is in dollars with two decimals, exact from integer cents; timestamps are
+ISO 8601 UTC ("2026-03-02T18:00:00Z"); ``days_since_last_order`` counts from ``as_of`` (default: today, UTC);
+``locations`` are restaurant GUIDs (";"-separated in CSV). CSV is UTF-8 without a BOM, header row first, and a
+cell starting with = + - @ (or a tab / carriage return) is prefixed with ' so spreadsheets never run it as a formula.
+Segments plug in through ``guest_ids``: any selectable of guest ids (a subquery), ANDed with the list filters.
+"""
+import csv
+import io
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Iterable, Iterator
+
+from sqlalchemy import Select
+
+from portal.guests.queries import ListQuery, days_since, iter_guests, location_guids
+from portal.models.guest import Guest
+
+FIELDS = (
+    "guest_id", "first_name", "last_name", "email", "phone", "order_count", "net_spend", "avg_check", "total_tips",
+    "first_order_at", "last_order_at", "days_since_last_order", "delivery_orders", "takeout_orders",
+    "curbside_orders", "dine_in_orders", "delivery_spend", "locations", "favorite_item", "marketing_opt_out",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_ORDER = ListQuery(sort="name", direction="asc")
+
+
+def dollars(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def records(org_id: int, query: ListQuery = EXPORT_ORDER, guest_ids: Select | None = None,
+            as_of: date | None = None) -> Iterator[dict]:
+    """One dict per guest of the list (in the list's order), values typed (Decimal money, ISO strings, lists)."""
+    as_of = as_of or datetime.now(timezone.utc).date()
+    for chunk in iter_guests(org_id, query, guest_ids):
+        places = location_guids([g.id for g in chunk])
+        for guest in chunk:
+            yield _record(guest, places.get(guest.id, []), as_of)
+
+
+def _record(guest: Guest, locations: list[str], as_of: date) -> dict:
+    return {
+        "guest_id": guest.id, "first_name": guest.first_name, "last_name": guest.last_name, "email": guest.email,
+        "phone": guest.phone, "order_count": guest.order_count, "net_spend": dollars(guest.net_spend_cents),
+        "avg_check": dollars(guest.avg_check_cents), "total_tips": dollars(guest.total_tips_cents),
+        "first_order_at": iso(guest.first_order_at), "last_order_at": iso(guest.last_order_at),
+        "days_since_last_order": days_since(guest.last_order_at, as_of),
+        "delivery_orders": guest.delivery_orders, "takeout_orders": guest.takeout_orders,
+        "curbside_orders": guest.curbside_orders, "dine_in_orders": guest.dine_in_orders,
+        "delivery_spend": dollars(guest.delivery_spend_cents), "locations": locations,
+        "favorite_item": guest.favorite_item, "marketing_opt_out": guest.marketing_opt_out,
+    }
+
+
+def record_download(org_id: int, query: ListQuery) -> None:
+    """Audit a list download (counts and codes only, never guest data); the caller commits."""
+    from portal.audit.service import record
+
+    record("export.downloaded", org_id=org_id, details={
+        "kind": "guests", "searched": bool(query.q), "location_id": query.location_id, "sort": query.sort})
+
+
+def safe_cell(value) -> str:
+    """A CSV cell's text; formula-looking text gets a leading quote."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = ";".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_chunks(rows: Iterable[dict], rows_per_chunk: int = 500) -> Iterator[str]:
+    """CSV text in chunks: the header, then the rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FIELDS)
+    count = 0
+    for row in rows:
+        writer.writerow([safe_cell(row[name]) for name in FIELDS])
+        count += 1
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_chunks(rows: Iterable[dict]) -> Iterator[str]:
+    """A JSON array, one guest object per line (money as numbers with at most two decimals)."""
+    yield "["
+    first = True
+    for row in rows:
+        data = {name: float(row[name]) if isinstance(row[name], Decimal) else row[name] for name in FIELDS}
+        yield ("\n" if first else ",\n") + json.dumps(data, ensure_ascii=False)
+        first = False
+    yield "\n]\n"

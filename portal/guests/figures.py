@@ -1,0 +1,219 @@
+"""Per-guest figures and link rows, recomputed from the guest's own ``guest_checks`` rows (never from all orders).
+
+``DEFINITIONS`` is the product: the UI shows these texts next to the figures.
+"""
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+
+from portal.extensions import db
+from portal.guests.identity import LATEST
+from portal.models.base import utcnow
+from portal.models.guest import Guest, GuestCheck, GuestOrder
+from portal.models.guest_links import GuestFact, GuestItem, GuestLocation
+
+COUNTED = ("A counted check is a check that is neither voided nor deleted, on an order that is neither voided "
+           "nor deleted.")
+DEFINITIONS = {
+    "order_count": ("Orders", "Distinct orders with at least one counted check of the guest."),
+    "net_spend": ("Net spend", "Sum of the counted checks' amounts (after discounts, before tax and tip) minus the "
+                  "refunds of their payments; a check never goes below zero."),
+    "avg_check": ("Average check", "Net spend divided by the number of counted checks (rounded to the cent)."),
+    "total_tips": ("Tips", "Sum of tips on the counted checks' payments minus tip refunds. Payments that were "
+                   "voided, declined or failed add neither tips nor refunds."),
+    "first_order_at": ("First order", "Earliest opening time (UTC) of an order with a counted check."),
+    "last_order_at": ("Last order", "Latest opening time (UTC) of an order with a counted check."),
+    "days_since_last_order": ("Days since last order", "Whole days from the last order's UTC date to today "
+                              "(or to the export's as-of date)."),
+    "delivery_orders": ("Delivery", "Counted orders whose dining option behaves as DELIVERY."),
+    "takeout_orders": ("Takeout", "Counted orders whose dining option behaves as TAKE_OUT, not curbside."),
+    "curbside_orders": ("Curbside", "Counted orders whose dining option is TAKE_OUT with curbside on."),
+    "dine_in_orders": ("Dine-in", "Counted orders whose dining option behaves as DINE_IN."),
+    "delivery_spend": ("Delivery spend", "Net spend on counted checks of DELIVERY orders."),
+    "locations": ("Locations", "Locations where the guest has a counted order."),
+    "favorite_item": ("Favorite item", "The menu item with the highest total quantity over non-voided selections "
+                      "of counted checks (menu name, else the item's name on the check; ties by name)."),
+}
+
+
+@dataclass
+class Summary:
+    values: dict = field(default_factory=dict)  # Guest column -> value
+    orders: list[dict] = field(default_factory=list)
+    locations: list[dict] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
+    facts: list[dict] = field(default_factory=list)
+
+
+def _in(name: str):
+    return bindparam(name, expanding=True)
+
+
+# Prebuilt Core statements: recompute runs for every order the sync engine writes (see portal.guests.loading).
+_gc, _guest = GuestCheck.__table__.c, Guest.__table__
+ROWS = select(
+    _gc.guest_id, _gc.order_id, _gc.location_id, _gc.check_guid, _gc.email, _gc.phone, _gc.customer_guid,
+    _gc.first_name, _gc.last_name, _gc.opened_at, _gc.channel, _gc.counted, _gc.net_cents, _gc.tip_cents,
+    _gc.server_guid, _gc.server_name, _gc.address, _gc.vehicle, _gc["items"], _gc.card_types,
+).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(_in("ids")))
+UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
+DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(_in("ids")),
+                                                    GuestOrder.__table__.c.order_id.in_(_in("orders")))
+LINKS = (GuestLocation, GuestItem, GuestFact)
+DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(_in("ids"))) for model in LINKS}
+
+
+def recompute(org_id: int, guest_ids: set[int], order_ids: set[int]) -> None:
+    """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
+    (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped."""
+    ids = sorted(g for g in guest_ids if g is not None)
+    if not ids:
+        return
+    db.session.flush()
+    conn = db.session.connection()
+    rows = defaultdict(list)
+    for row in conn.execute(ROWS, {"org": org_id, "ids": ids}):
+        rows[row.guest_id].append(row)
+    now = utcnow()
+    figures, orders, links = [], [], {model: [] for model in LINKS}
+    for guest_id in ids:
+        summary = summarize(rows[guest_id])
+        figures.append({"b_id": guest_id, "b_org": org_id, "updated_at": now, **summary.values})
+        for part in summary.orders:
+            if part["order_id"] in order_ids:
+                orders.append({"guest_id": guest_id, "org_id": org_id, **part})
+        for model, parts in zip(LINKS, (summary.locations, summary.items, summary.facts)):
+            links[model].extend({"guest_id": guest_id, "org_id": org_id, **part} for part in parts)
+    conn.execute(UPDATE_GUEST, figures)
+    _expire_guests(set(ids))
+    if order_ids:
+        conn.execute(DELETE_ORDERS, {"ids": ids, "orders": sorted(order_ids)})
+    if orders:
+        conn.execute(GuestOrder.__table__.insert(), orders)
+    for model, values in links.items():
+        conn.execute(DELETE_LINKS[model], {"ids": ids})
+        if values:
+            conn.execute(model.__table__.insert(), values)
+
+
+def _expire_guests(ids: set[int]) -> None:
+    """Guest objects this session holds now differ from their rows: reload them on next access."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Guest) and obj.id in ids:
+            db.session.expire(obj)
+
+
+def summarize(rows: list) -> Summary:
+    """Figures of one guest from its check rows (any objects with ``GuestCheck``'s attributes)."""
+    rows = sorted(rows, key=lambda r: (r.opened_at or LATEST, r.check_guid))
+    counted = [r for r in rows if r.counted]
+    orders = _orders(rows)
+    counted_orders = [o for o in orders if o["counted"]]
+    net = sum(r.net_cents for r in counted)
+    opened = [o["opened_at"] for o in counted_orders if o["opened_at"] is not None]
+    channels = Counter(o["channel"] for o in counted_orders)
+    items = _items(counted)
+    first, last = _latest(rows, "first_name"), _latest(rows, "last_name")
+    email, phone = _latest(rows, "email"), _latest(rows, "phone")
+    locations = _locations(counted_orders)
+    values = {
+        "first_name": first, "last_name": last, "email": email, "phone": phone,
+        "customer_guid": _latest(rows, "customer_guid"),
+        "search_name": f"{first or ''} {last or ''}".strip().lower()[:512],
+        "sort_name": f"{last or ''} {first or ''}".strip().lower()[:512],
+        "has_email": email is not None, "has_phone": phone is not None,
+        "order_count": len(counted_orders), "check_count": len(counted), "net_spend_cents": net,
+        "avg_check_cents": (2 * net + len(counted)) // (2 * len(counted)) if counted else 0,
+        "total_tips_cents": sum(r.tip_cents for r in counted),
+        "first_order_at": min(opened) if opened else None, "last_order_at": max(opened) if opened else None,
+        "delivery_orders": channels["delivery"], "takeout_orders": channels["takeout"],
+        "curbside_orders": channels["curbside"], "dine_in_orders": channels["dine_in"],
+        "delivery_spend_cents": sum(o["net_spend_cents"] for o in counted_orders if o["channel"] == "delivery"),
+        "location_count": len(locations),
+        "favorite_item": items[0]["name"] if items else None,
+    }
+    return Summary(values=values, orders=orders, locations=locations, items=items, facts=_facts(counted))
+
+
+def _latest(rows: list, attr: str):
+    """The most recent non-empty value (rows are in canonical order, oldest first)."""
+    return next((getattr(r, attr) for r in reversed(rows) if getattr(r, attr)), None)
+
+
+def _orders(rows: list) -> list[dict]:
+    orders: dict[int, dict] = {}
+    for r in rows:
+        part = orders.setdefault(r.order_id, {
+            "order_id": r.order_id, "location_id": r.location_id, "opened_at": r.opened_at, "channel": r.channel,
+            "counted": False, "check_count": 0, "net_spend_cents": 0, "tip_cents": 0,
+        })
+        if r.counted:
+            part["counted"] = True
+            part["check_count"] += 1
+            part["net_spend_cents"] += r.net_cents
+            part["tip_cents"] += r.tip_cents
+    return list(orders.values())
+
+
+def _locations(counted_orders: list[dict]) -> list[dict]:
+    found: dict[int, dict] = {}
+    for o in counted_orders:
+        entry = found.setdefault(o["location_id"], {"location_id": o["location_id"], "order_count": 0,
+                                                    "last_order_at": None})
+        entry["order_count"] += 1
+        entry["last_order_at"] = _max(entry["last_order_at"], o["opened_at"])
+    return list(found.values())
+
+
+def _items(counted: list) -> list[dict]:
+    """Items by total quantity (highest first, ties by name)."""
+    found: dict[str, dict] = {}
+    for r in counted:
+        for name, item_guid, quantity in r.items or ():
+            entry = found.setdefault(name, {"name": name, "item_guid": item_guid, "quantity": 0.0, "orders": set(),
+                                            "last_ordered_at": None})
+            entry["quantity"] += quantity
+            entry["item_guid"] = entry["item_guid"] or item_guid
+            entry["orders"].add(r.order_id)
+            entry["last_ordered_at"] = _max(entry["last_ordered_at"], r.opened_at)
+    items = [
+        {"name": e["name"], "item_guid": e["item_guid"], "quantity": round(e["quantity"], 4),
+         "order_count": len(e["orders"]), "last_ordered_at": e["last_ordered_at"]}
+        for e in found.values()
+    ]
+    return sorted(items, key=lambda e: (-e["quantity"], e["name"]))
+
+
+def _facts(counted: list) -> list[dict]:
+    """Servers, card types, delivery addresses and curbside vehicles seen on counted checks."""
+    found: dict[tuple[str, str], dict] = {}
+
+    def see(kind, value, label, row):
+        entry = found.setdefault((kind, value), {"kind": kind, "value": value, "label": label, "orders": set(),
+                                                 "last_seen_at": None})
+        entry["label"] = label or entry["label"]
+        entry["orders"].add(row.order_id)
+        entry["last_seen_at"] = _max(entry["last_seen_at"], row.opened_at)
+
+    for r in counted:
+        if r.server_guid:
+            see("server", r.server_guid, r.server_name, r)
+        for card in r.card_types or ():
+            see("card_type", card, None, r)
+        if r.address:
+            see("address", r.address, None, r)
+        if r.vehicle:
+            see("vehicle", r.vehicle, None, r)
+    return [
+        {"kind": e["kind"], "value": e["value"], "label": e["label"], "count": len(e["orders"]),
+         "last_seen_at": e["last_seen_at"]}
+        for e in found.values()
+    ]
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None or a >= b else b

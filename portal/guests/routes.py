@@ -1,0 +1,177 @@
+from datetime import datetime, timezone
+
+from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+
+from portal.access import blocked_while_impersonating, owner_required
+from portal.errors import InputError
+from portal.extensions import db
+from portal.guests import bp, charts, detail, export, service
+from portal.guests.figures import COUNTED, DEFINITIONS
+from portal.guests.queries import SORTS, ListQuery, list_page, org_locations
+from portal.models import Guest, GuestDuplicate, GuestMerge
+from portal.tenancy import current_org, get_or_404
+
+
+def _fragment() -> bool:
+    """htmx swaps fragments; a history restore (back button after a cache miss) needs the whole page."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+def _list_query() -> tuple[ListQuery, list]:
+    locations = org_locations(current_org().id)
+    query = ListQuery.from_args(request.args)
+    if query.location_id is not None and query.location_id not in {loc.id for loc in locations}:
+        abort(404)
+    return query, locations
+
+
+@bp.app_template_filter("money")
+def money(cents: int | None) -> str:
+    if cents is None:
+        return "—"
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+@bp.app_template_filter("utc")
+def utc(moment, with_time: bool = False) -> str:
+    if moment is None:
+        return "—"
+    return moment.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+
+
+@bp.context_processor
+def definitions():
+    return {"definitions": DEFINITIONS, "counted_definition": COUNTED, "sorts": SORTS}
+
+
+@bp.get("/")
+def index():
+    query, locations = _list_query()
+    page = list_page(current_org().id, query)
+    today = datetime.now(timezone.utc).date()
+    template = "guests/_list.html" if _fragment() else "guests/index.html"
+    return render_template(template, page=page, query=query, locations=locations, today=today)
+
+
+@bp.get("/export.csv")
+@blocked_while_impersonating
+def export_csv():
+    query, _ = _list_query()
+    org = current_org()
+    export.record_download(org.id, query)
+    db.session.commit()
+    rows = export.records(org.id, query)
+    filename = f"guests-{org.slug}-{datetime.now(timezone.utc):%Y%m%d}.csv"
+    return Response(stream_with_context(export.csv_chunks(rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/duplicates")
+def duplicates():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, has_next = detail.all_duplicates(current_org().id, page)
+    return render_template("guests/duplicates.html", rows=rows, page=page, has_next=has_next)
+
+
+@bp.get("/_dashboard")
+def dashboard():
+    return render_template("guests/_dashboard.html", overview=charts.overview(current_org().id))
+
+
+@bp.get("/<int:guest_id>")
+def show(guest_id):
+    guest = get_or_404(Guest, guest_id)
+    entries, has_next = detail.timeline(guest)
+    return render_template("guests/detail.html", guest=guest, profile=detail.profile(guest), entries=entries,
+                           has_next=has_next, page=1, today=datetime.now(timezone.utc).date())
+
+
+@bp.get("/<int:guest_id>/timeline")
+def timeline(guest_id):
+    guest = get_or_404(Guest, guest_id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    entries, has_next = detail.timeline(guest, page)
+    return render_template("guests/_timeline.html", guest=guest, entries=entries, has_next=has_next, page=page)
+
+
+@bp.post("/<int:guest_id>/tags")
+def add_tag(guest_id):
+    guest = get_or_404(Guest, guest_id)
+    return _tags(guest, lambda: service.add_tag(guest, request.form.get("tag", ""), current_user.id))
+
+
+@bp.post("/<int:guest_id>/tags/<int:tag_id>/delete")
+def remove_tag(guest_id, tag_id):
+    guest = get_or_404(Guest, guest_id)
+    try:
+        service.remove_tag(guest, tag_id)
+    except InputError:
+        abort(404)
+    return _tags(guest, lambda: None)
+
+
+def _tags(guest, change):
+    error, status = None, 200
+    try:
+        change()
+    except InputError as exc:
+        db.session.rollback()
+        error, status = str(exc), 400
+    else:
+        db.session.commit()
+    if not _fragment():
+        return redirect(url_for("guests.show", guest_id=guest.id), code=303)
+    return render_template("guests/_tags.html", guest=guest, tags=detail.tags(guest), error=error), status
+
+
+@bp.post("/<int:guest_id>/notes")
+def add_note(guest_id):
+    guest = get_or_404(Guest, guest_id)
+    error, status = None, 200
+    try:
+        service.add_note(guest, request.form.get("body", ""), current_user.id)
+    except InputError as exc:
+        db.session.rollback()
+        error, status = str(exc), 400
+    else:
+        db.session.commit()
+    if not _fragment():
+        return redirect(url_for("guests.show", guest_id=guest.id), code=303)
+    return render_template("guests/_notes.html", guest=guest, notes=detail.notes(guest), error=error), status
+
+
+@bp.post("/duplicates/<int:duplicate_id>/merge")
+@owner_required
+def merge(duplicate_id):
+    duplicate = get_or_404(GuestDuplicate, duplicate_id)
+    try:
+        guest = service.merge(duplicate, current_user.id)
+    except InputError as exc:
+        db.session.rollback()
+        return render_template("_error_fragment.html", message=str(exc)), 400
+    db.session.commit()
+    return _see(url_for("guests.show", guest_id=guest.id))
+
+
+@bp.post("/merges/<int:merge_id>/undo")
+@owner_required
+def unmerge(merge_id):
+    record = get_or_404(GuestMerge, merge_id)
+    try:
+        service.unmerge(record, current_user.id)
+    except InputError as exc:
+        db.session.rollback()
+        return render_template("_error_fragment.html", message=str(exc)), 400
+    db.session.commit()
+    return _see(url_for("guests.duplicates"))
+
+
+def _see(url: str):
+    """303 to ``url``; htmx follows HX-Redirect with a full page load (both guests' pages changed)."""
+    response = redirect(url, code=303)
+    if request.headers.get("HX-Request"):
+        response = Response(status=200, headers={"HX-Redirect": url})
+    return response

@@ -1,0 +1,175 @@
+"""Guest profiles kept current as orders arrive: the sync engine's hook, rebuilds, and what people do to guests.
+
+Nothing here commits: callers (sync jobs, views, the CLI) own the transaction. Nothing here logs guest PII.
+"""
+from sqlalchemy import select
+
+from portal.audit import service as audit
+from portal.errors import InputError
+from portal.extensions import db
+from portal.guests import figures, loading
+from portal.guests.checks import check_facts
+from portal.guests.resolution import Seeds, attach_known, resolve
+from portal.models import Order
+from portal.models.base import utcnow
+from portal.models.guest import Guest, GuestCheck
+from portal.models.guest_links import GuestDuplicate, GuestMerge, GuestNote, GuestTag
+
+BATCH = 500
+IDENTITY_FIELDS = ("email", "phone", "customer_guid", "opened_at")
+MAX_TAG = 64
+MAX_NOTE = 4000
+
+
+def apply_orders(org_id: int, order_ids: list[int]) -> None:
+    """Bring guest profiles up to date with these orders (just inserted, replaced, voided, refunded, deleted...).
+
+    Call it after writing the orders and before committing, in the same transaction. Only guests the orders
+    touch (now or before) are re-resolved and recomputed. Orders of other organizations are ignored; ids of
+    orders that no longer exist drop their contributions.
+    """
+    ids = sorted(set(order_ids))
+    for start in range(0, len(ids), BATCH):
+        _apply_batch(org_id, ids[start:start + BATCH])
+
+
+def _apply_batch(org_id: int, ids: list[int]) -> None:
+    orders = loading.orders(org_id, ids)
+    fresh = check_facts(orders)
+    existing = {
+        (row.order_id, row.check_guid): row
+        for row in db.session.scalars(select(GuestCheck).where(GuestCheck.org_id == org_id, GuestCheck.order_id.in_(ids)))
+    }
+    seeds, touched, created = Seeds(), set(), []
+    for key, row in existing.items():
+        if key not in fresh:
+            seeds.add_row(row)
+            touched.add(row.guest_id)
+            db.session.delete(row)
+    for key, values in fresh.items():
+        row = existing.get(key)
+        if row is None:
+            row = GuestCheck(**values)
+            db.session.add(row)
+            created.append(row)
+            continue
+        if any(getattr(row, name) != values[name] for name in IDENTITY_FIELDS):
+            seeds.add_row(row)
+            seeds.add(values["email"], values["phone"], values["customer_guid"])
+        touched.add(row.guest_id)
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+    orders = set(ids)
+    slow, fast = attach_known(org_id, created)
+    for row in slow:
+        seeds.add_row(row)
+    if seeds:
+        # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
+        outcome = resolve(org_id, seeds, previous=touched)
+        touched |= outcome.changed
+        orders |= outcome.moved_orders
+    touched |= fast.changed
+    figures.recompute(org_id, touched - {None}, orders)
+
+
+def rebuild(org_id: int, progress=None) -> int:
+    """Recompute every guest of the organization from its stored orders (after a config refresh, or to repair).
+
+    Guest ids, tags and notes survive where the same guests come out. Returns the number of orders applied.
+    """
+    order_ids = db.session.scalars(select(Order.id).where(Order.org_id == org_id).order_by(Order.id)).all()
+    for start in range(0, len(order_ids), BATCH):
+        _apply_batch(org_id, order_ids[start:start + BATCH])
+        if progress is not None:
+            progress(min(start + BATCH, len(order_ids)), len(order_ids))
+    return len(order_ids)
+
+
+# --- what people do to guests --------------------------------------------------------------------------------
+
+
+def add_tag(guest: Guest, tag: str, user_id: int | None) -> GuestTag | None:
+    """Tag a guest (idempotent). InputError on an empty or too long tag."""
+    tag = " ".join((tag or "").split()).lower()
+    if not tag or len(tag) > MAX_TAG:
+        raise InputError(f"a tag is 1 to {MAX_TAG} characters")
+    found = db.session.scalar(select(GuestTag).where(GuestTag.guest_id == guest.id, GuestTag.tag == tag))
+    if found is not None:
+        return found
+    row = GuestTag(org_id=guest.org_id, guest_id=guest.id, tag=tag, created_by_id=user_id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def remove_tag(guest: Guest, tag_id: int) -> None:
+    """Remove one of the guest's tags; InputError (shown as 404 by views) when it is not the guest's."""
+    row = db.session.scalar(select(GuestTag).where(GuestTag.id == tag_id, GuestTag.guest_id == guest.id))
+    if row is None:
+        raise InputError("no such tag")
+    db.session.delete(row)
+
+
+def add_note(guest: Guest, body: str, user_id: int | None) -> GuestNote:
+    """Add a note to a guest. InputError on an empty or too long note."""
+    body = (body or "").strip()
+    if not body or len(body) > MAX_NOTE:
+        raise InputError(f"a note is 1 to {MAX_NOTE} characters")
+    row = GuestNote(org_id=guest.org_id, guest_id=guest.id, body=body, author_id=user_id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def merge(duplicate: GuestDuplicate, user_id: int | None) -> Guest:
+    """Owner action: make the two guests of a possible duplicate one guest, now and for later orders.
+
+    Recorded by email (a GuestMerge row), so re-resolution keeps it. Returns the merged guest.
+    InputError when one of them has no email (it cannot be a possible duplicate then).
+    """
+    first, second = db.session.get(Guest, duplicate.guest_id), db.session.get(Guest, duplicate.other_guest_id)
+    emails = sorted({first.email, second.email} - {None})
+    if len(emails) != 2 or not first.key.startswith("e:") or not second.key.startswith("e:"):
+        raise InputError("only guests with different emails can be merged")
+    a, b = sorted((first.key[2:], second.key[2:]))
+    record = GuestMerge(org_id=duplicate.org_id, email_a=a, email_b=b, created_by_id=user_id,
+                        reason=duplicate.reason[:400])
+    db.session.add(record)
+    ids = [first.id, second.id]
+    _reresolve(duplicate.org_id, {a, b})
+    merged = db.session.scalar(select(Guest).where(Guest.org_id == duplicate.org_id, Guest.key == f"e:{a}"))
+    audit.record("guest.merged", org_id=duplicate.org_id, target=merged,
+                 details={"merge_id": record.id, "guest_ids": ids})
+    return merged
+
+
+def unmerge(record: GuestMerge, user_id: int | None) -> None:
+    """Owner action: undo a manual merge; the guests split again at once and for later orders."""
+    if record.undone_at is not None:
+        raise InputError("this merge was already undone")
+    record.undone_at = utcnow()
+    record.undone_by_id = user_id
+    _reresolve(record.org_id, {record.email_a, record.email_b})
+    audit.record("guest.unmerged", org_id=record.org_id, target=record, details={"merge_id": record.id})
+
+
+def _reresolve(org_id: int, emails: set[str]) -> None:
+    db.session.flush()
+    seeds = Seeds(emails=set(emails))
+    outcome = resolve(org_id, seeds, previous=set())
+    figures.recompute(org_id, outcome.changed, outcome.moved_orders)
+
+
+def merges_of(guest: Guest) -> list[GuestMerge]:
+    """Manual merges involving the guest's emails (active and undone), newest first."""
+    emails = sorted({row for row in db.session.scalars(
+        select(GuestCheck.email).where(GuestCheck.guest_id == guest.id, GuestCheck.email.is_not(None)).distinct()
+    )})
+    if not emails:
+        return []
+    return db.session.scalars(
+        select(GuestMerge).where(GuestMerge.org_id == guest.org_id,
+                                 GuestMerge.email_a.in_(emails) | GuestMerge.email_b.in_(emails))
+        .order_by(GuestMerge.created_at.desc(), GuestMerge.id.desc())
+    ).all()

@@ -1,0 +1,273 @@
+"""Rule trees → one SQL WHERE clause over ``guests`` (SQLAlchemy Core; the same SQL on SQLite and PostgreSQL).
+
+Semantics (the reference evaluator in tests/segments/reference.py implements the same, in plain Python):
+- relative figures come from stored timestamps and the UTC date of ``now`` (never from a stored "days since"
+  column that would go stale): days since X = today's UTC date minus X's UTC date, as portal.guests.figures
+  defines it; a guest with no order has no such figure and matches no condition on it;
+- "in the last N days" = on one of the last N UTC dates, today included (days since < N); for orders and spend
+  it counts the guest's counted orders (``guest_orders``) opened then;
+- dates are UTC calendar dates;
+- percentile ("top p% of a population"): with N guests in the population (all guests of the organization, or
+  those with at least one order in a channel), k = ceil(p × N / 100) and t = the k-th highest value; members are
+  the population's guests whose value is ≥ t, so guests tied with the k-th are all in (top p% may hold a few more
+  than p%). The bottom is the mirror image. An empty population has no members. t is read with one ordered
+  query on the figure's (org_id, figure, id) index, then used as a literal;
+- sets use the narrow link tables with IN / NOT IN semi-joins.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from portal.models.guest import Guest, GuestOrder
+from portal.models.guest_links import GuestFact, GuestItem, GuestLocation, GuestTag
+from portal.segments.rules import FIELDS, PERCENT_OPERATORS, percentile_rank_size, to_cents
+
+DAY = timedelta(days=1)
+
+# All-time figures stored on ``guests``. The other channels' spend is not stored there: it is summed from
+# guest_orders (CHANNEL_SPEND), correct but slower (see README, "Segments performance").
+COLUMNS = {
+    "order_count": Guest.order_count,
+    "net_spend": Guest.net_spend_cents,
+    "average_check": Guest.avg_check_cents,
+    "tips": Guest.total_tips_cents,
+    "delivery_orders": Guest.delivery_orders,
+    "takeout_orders": Guest.takeout_orders,
+    "curbside_orders": Guest.curbside_orders,
+    "dine_in_orders": Guest.dine_in_orders,
+    "delivery_spend": Guest.delivery_spend_cents,
+}
+CHANNEL_SPEND = {"takeout_spend": "takeout", "curbside_spend": "curbside", "dine_in_spend": "dine_in"}
+CHANNEL_ORDERS = {
+    "delivery": Guest.delivery_orders, "takeout": Guest.takeout_orders, "curbside": Guest.curbside_orders,
+    "dine_in": Guest.dine_in_orders,
+}
+TIMESTAMPS = {
+    "days_since_last_order": Guest.last_order_at, "days_since_first_order": Guest.first_order_at,
+    "last_order_date": Guest.last_order_at, "first_order_date": Guest.first_order_at,
+}
+FLAGS = {"has_email": Guest.has_email, "has_phone": Guest.has_phone, "marketing_opt_out": Guest.marketing_opt_out}
+COMPARE: dict[str, Callable] = {
+    "gte": lambda a, b: a >= b, "gt": lambda a, b: a > b, "eq": lambda a, b: a == b,
+    "neq": lambda a, b: a != b, "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b,
+}
+# Cheap terms first: SQLite evaluates AND/OR terms in the order given, so semi-joins are probed for fewer rows.
+COST_COLUMN, COST_SEMI_JOIN = 0, 1
+
+
+@dataclass
+class Compiler:
+    """Compiles rule trees of one organization at one instant. Percentile thresholds are read through
+    ``session`` while compiling (one count per population and one ordered query per condition)."""
+
+    session: Session
+    org_id: int
+    now: datetime
+    _populations: dict = field(default_factory=dict)
+
+    def where(self, tree: dict) -> ColumnElement[bool]:
+        """The WHERE clause for a validated rule tree (without the organization filter: see ``members``)."""
+        return self._node(tree)[0]
+
+    def members(self, tree: dict):
+        """``SELECT guests.id`` of the organization's guests that match the tree."""
+        return select(Guest.id).where(Guest.org_id == self.org_id, self.where(tree))
+
+    def _node(self, node: dict) -> tuple[ColumnElement[bool], int]:
+        if "op" not in node:
+            return self._condition(node)
+        parts = sorted((self._node(child) for child in node["rules"]), key=lambda part: part[1])
+        if not parts:
+            return (true() if node["op"] == "and" else false()), COST_COLUMN
+        combine = and_ if node["op"] == "and" else or_
+        clause = parts[0][0] if len(parts) == 1 else combine(*(clause for clause, _ in parts))
+        return clause, max(cost for _, cost in parts)
+
+    def _condition(self, condition: dict) -> tuple[ColumnElement[bool], int]:
+        name, operator, value = condition["field"], condition["operator"], condition["value"]
+        kind = FIELDS[name].kind
+        if operator in PERCENT_OPERATORS:
+            return self._percentile(condition)
+        if kind == "flag":
+            return FLAGS[name] == value, COST_COLUMN
+        if kind == "days":
+            return days_since_clause(TIMESTAMPS[name], operator, value, self.now), COST_COLUMN
+        if kind == "date":
+            return _calendar(TIMESTAMPS[name], operator, value), COST_COLUMN
+        if kind == "set":
+            return self._set(condition), COST_SEMI_JOIN
+        return self._number(condition)
+
+    # numbers ---------------------------------------------------------------------------------------------
+
+    def _number(self, condition: dict) -> tuple[ColumnElement[bool], int]:
+        name, operator, value = condition["field"], condition["operator"], condition["value"]
+        if FIELDS[name].kind == "money":
+            value = [to_cents(v) for v in value] if operator == "between" else to_cents(value)
+        window = condition.get("window_days")
+        if window is None and name in COLUMNS:
+            return compare(COLUMNS[name], operator, value), COST_COLUMN
+        since = window_start(self.now, window) if window else None
+        return self._summed(name, since, operator, value), COST_SEMI_JOIN
+
+    def _summed(self, name: str, since: datetime | None, operator: str, value) -> ColumnElement[bool]:
+        """A figure summed per guest from its counted guest_orders (in a window; in a channel), compared.
+
+        One grouped pass over the window's rows (their (org_id, opened_at, counted, guest_id) index) instead of
+        a subquery per guest. Guests without such orders have 0: when 0 passes the test, the members are those
+        *not* among the guests whose sum fails it.
+        """
+        if compare_values(0, operator, value):
+            fails = self._grouped(name, since, having=lambda amount: not_(compare(amount, operator, value)))
+            return ~Guest.id.in_(fails)
+        return Guest.id.in_(self._grouped(name, since, having=lambda amount: compare(amount, operator, value)))
+
+    def _grouped(self, name: str, since: datetime | None, having: Callable | None = None):
+        """``SELECT guest_id[, amount]`` per guest of this organization's counted guest_orders."""
+        orders = GuestOrder.__table__
+        # "+ 0": with table statistics SQLite would rather walk the (guest_id, order_id) primary key to group
+        # without sorting, reading every row of every guest; grouping by an expression keeps it on the window.
+        grouped = orders.c.guest_id + literal_column("0")  # rendered inline: PostgreSQL matches it to GROUP BY
+        guest = grouped.label("guest_id")
+        amount = func.count() if name == "order_count" else func.coalesce(func.sum(orders.c.net_spend_cents), 0)
+        query = select(guest) if having is not None else select(guest, amount.label("amount"))
+        query = query.where(orders.c.org_id == self.org_id, orders.c.counted == true())
+        if since is not None:
+            query = query.where(orders.c.opened_at >= since)
+        if name in CHANNEL_SPEND:
+            query = query.where(orders.c.channel == CHANNEL_SPEND[name])
+        query = query.group_by(grouped)
+        return query.having(having(amount)) if having is not None else query
+
+    # percentiles -----------------------------------------------------------------------------------------
+
+    def _percentile(self, condition: dict) -> tuple[ColumnElement[bool], int]:
+        among = population(condition["among"])
+        size = self._population_size(condition["among"], among)
+        if size == 0:
+            return false(), COST_COLUMN
+        name, top = condition["field"], condition["operator"] == "top_percent"
+        rank = percentile_rank_size(condition["value"], size)
+        if name in COLUMNS:
+            figure, source = COLUMNS[name], Guest.__table__
+        else:  # summed per guest; guests without orders in the channel count as 0
+            sums = self._grouped(name, None).subquery("sums")
+            figure = func.coalesce(sums.c.amount, 0)
+            source = Guest.__table__.outerjoin(sums, sums.c.guest_id == Guest.id)
+        threshold = self.session.scalar(
+            select(figure).select_from(source).where(Guest.org_id == self.org_id, among)
+            .order_by(figure.desc() if top else figure.asc()).limit(1).offset(rank - 1)
+        )
+        operator = "gte" if top else "lte"
+        if name in COLUMNS:
+            test, cost = compare(figure, operator, threshold), COST_COLUMN
+        else:
+            test, cost = self._summed(name, None, operator, threshold), COST_SEMI_JOIN
+        return (test if condition["among"] == "all" else and_(among, test)), cost
+
+    def guest_count(self) -> int:
+        """All guests of the organization (cached with the percentile populations)."""
+        return self._population_size("all", true())
+
+    def _population_size(self, name: str, among: ColumnElement[bool]) -> int:
+        if name not in self._populations:
+            self._populations[name] = self.session.scalar(
+                select(func.count()).select_from(Guest).where(Guest.org_id == self.org_id, among)
+            )
+        return self._populations[name]
+
+    # sets ------------------------------------------------------------------------------------------------
+
+    def _set(self, condition: dict) -> ColumnElement[bool]:
+        values, operator = condition["value"], condition["operator"]
+        since = window_start(self.now, condition["window_days"]) if condition.get("window_days") else None
+        linked = self._linked(condition["field"], since)
+        if operator == "all_of":
+            return and_(*(Guest.id.in_(linked([value])) for value in values))
+        matches = Guest.id.in_(linked(values))
+        return ~matches if operator == "none_of" else matches
+
+    def _linked(self, name: str, since: datetime | None) -> Callable:
+        """values → ``SELECT guest_id`` of this organization's link rows naming any of them."""
+        org = self.org_id
+        if name == "location":
+            return lambda values: select(GuestLocation.guest_id).where(
+                GuestLocation.org_id == org, GuestLocation.location_id.in_([_int(v) for v in values]))
+        if name == "item":
+            def items(values):
+                query = select(GuestItem.guest_id).where(GuestItem.org_id == org, GuestItem.name.in_(values))
+                return query.where(GuestItem.last_ordered_at >= since) if since is not None else query
+            return items
+        if name == "server":
+            return lambda values: select(GuestFact.guest_id).where(
+                GuestFact.org_id == org, GuestFact.kind == "server", GuestFact.value.in_(values))
+        return lambda values: select(GuestTag.guest_id).where(GuestTag.org_id == org, GuestTag.tag.in_(values))
+
+
+def population(among: str) -> ColumnElement[bool]:
+    """The guests a percentile ranks: all of them, or those with an order in one channel."""
+    return true() if among == "all" else CHANNEL_ORDERS[among] >= 1
+
+
+def window_start(now: datetime, days: int) -> datetime:
+    """The first instant of "the last ``days`` days": midnight UTC, ``days - 1`` dates before today."""
+    return _midnight(_today(now) - timedelta(days=days - 1))
+
+
+def compare(expression, operator: str, value) -> ColumnElement[bool]:
+    if operator == "between":
+        return and_(expression >= value[0], expression <= value[1])
+    return COMPARE[operator](expression, value)
+
+
+def compare_values(figure, operator: str, value) -> bool:
+    if operator == "between":
+        return value[0] <= figure <= value[1]
+    return COMPARE[operator](figure, value)
+
+
+def days_since_clause(column, operator: str, value: int | list, now: datetime) -> ColumnElement[bool]:
+    """(today - UTC date of ``column``) in days compared with ``value``, as ranges on the timestamp itself."""
+    today = _today(now)
+
+    def at_least(days):  # date(t) <= today - days
+        return column < _midnight(today - timedelta(days=days - 1))
+
+    def at_most(days):  # date(t) >= today - days
+        return column >= _midnight(today - timedelta(days=days))
+
+    if operator == "between":
+        return and_(at_least(value[0]), at_most(value[1]))
+    return {
+        "gte": lambda: at_least(value), "gt": lambda: at_least(value + 1), "lte": lambda: at_most(value),
+        "lt": lambda: at_most(value - 1), "eq": lambda: and_(at_least(value), at_most(value)),
+    }[operator]()
+
+
+def _calendar(column, operator: str, value: str | list) -> ColumnElement[bool]:
+    """UTC calendar date of ``column`` compared with ISO date(s), as ranges on the timestamp itself."""
+    if operator == "between":
+        low, high = date.fromisoformat(value[0]), date.fromisoformat(value[1])
+        return and_(column >= _midnight(low), column < _midnight(high + DAY))
+    day = date.fromisoformat(value)
+    return {
+        "on_or_after": lambda: column >= _midnight(day), "after": lambda: column >= _midnight(day + DAY),
+        "before": lambda: column < _midnight(day), "on_or_before": lambda: column < _midnight(day + DAY),
+        "on": lambda: and_(column >= _midnight(day), column < _midnight(day + DAY)),
+    }[operator]()
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(timezone.utc).date()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def _int(value: str) -> int:
+    """Location ids arrive as strings; one that is not a number matches nothing."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1

@@ -1,0 +1,1 @@
+"""The sync engine: Toast data into the portal's tables (config refresh, backfill, poll, webhooks)."""

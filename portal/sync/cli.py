@@ -1,0 +1,112 @@
+"""``flask toast connect | sync | sandbox``: the command-line twins of the connection pages."""
+import json
+import logging
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from portal.accounts.service import organization_by_slug
+from portal.cli import one_line_errors
+from portal.connections import service
+from portal.connections.views import webhook_url
+from portal.errors import InputError
+from portal.extensions import db
+from portal.models import Location, SyncRun
+from portal.sync import runs
+from portal.toast.sandbox.cli import sandbox_command
+
+toast_cli = AppGroup("toast", help="Connect Toast locations and sync them.")
+toast_cli.add_command(sandbox_command)
+
+
+@toast_cli.command("connect")
+@click.option("--org", "org_slug", required=True)
+@click.option("--host", required=True, help="Toast API base URL, e.g. https://ws-api.toasttab.com")
+@click.option("--client-id", required=True)
+@click.option("--webhook-secret", envvar="TOAST_WEBHOOK_SECRET", default=None, help="or TOAST_WEBHOOK_SECRET")
+@click.option("--restaurant", "restaurants", multiple=True, help="Location GUID (repeatable); default: all found")
+@click.option("--sync/--no-sync", default=True, help="Queue the configuration refresh and backfill.")
+@one_line_errors
+def connect(org_slug, host, client_id, webhook_secret, restaurants, sync):
+    """Store credentials (client secret from TOAST_CLIENT_SECRET or stdin) and connect locations; prints JSON."""
+    import os
+
+    secret = os.environ.get("TOAST_CLIENT_SECRET") or sys.stdin.readline().strip()
+    org = organization_by_slug(org_slug)
+    connection = service.create_connection(org, host=host, client_id=client_id, client_secret=secret,
+                                           webhook_secret=webhook_secret)
+    db.session.commit()  # the token cache is read through its own connection from here on
+    try:
+        typed = service.parse_guids(" ".join(restaurants))
+        found = {loc.guid: loc for loc in service.discover(connection, typed)}
+        chosen = typed or [guid for guid, loc in found.items() if not loc.connected_elsewhere]
+        names = {guid: found[guid].name if guid in found else "" for guid in chosen}
+        locations = service.connect_locations(connection, chosen, names)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        db.session.delete(connection)  # nothing half-connected stays behind
+        db.session.commit()
+        raise
+    if sync:
+        for location in locations:
+            runs.start(location, runs.CONFIG)
+            runs.start(location, runs.BACKFILL)
+    click.echo(json.dumps({
+        "connection_id": connection.id,
+        "webhook_url": webhook_url(connection, current_app.config["PORTAL_BASE_URL"]),
+        "restaurants": [{"guid": loc.guid, "name": loc.name} for loc in locations],
+    }))
+
+
+@toast_cli.command("sync")
+@click.option("--org", "org_slug", required=True)
+@click.option("--restaurant", default=None, help="One location GUID; default: every location of the organization")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="History depth (default TOAST_BACKFILL_DAYS, 84)")
+@click.option("--inline", is_flag=True, help="Run here, without a worker, printing progress.")
+@one_line_errors
+def sync(org_slug, restaurant, days, inline):
+    """Refresh configuration and pull orders: the backfill (resumed) until complete, then the incremental poll."""
+    org = organization_by_slug(org_slug)
+    query = select(Location).where(Location.org_id == org.id, Location.active.is_(True)).order_by(Location.id)
+    if restaurant:
+        query = query.where(Location.guid == restaurant.lower())
+    location_ids = [location.id for location in db.session.scalars(query)]
+    if not location_ids:
+        raise InputError(f"no connected location{' ' + restaurant if restaurant else ''} in '{org.slug}'")
+    for location_id in location_ids:
+        location = db.session.get(Location, location_id)  # inline jobs end their session: reload each time
+        kind = runs.POLL if location.backfill_completed_at and days is None else runs.BACKFILL
+        if inline:
+            _inline(location, kind, days)
+        else:
+            for step in (runs.CONFIG, kind):
+                run = runs.start(location, step, days=days if step == runs.BACKFILL else None)
+                click.echo(f"queued {step} of {location.display_name} (run {run.id})")
+
+
+def _inline(location: Location, kind: str, days: int | None) -> None:
+    from workers import sync as jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    location_id, name = location.id, location.display_name
+    for step in (runs.CONFIG, kind):
+        run = runs.new_run(db.session.get(Location, location_id), step, f"inline-{location_id}-{step}")
+        db.session.commit()
+        run_id = run.id
+        click.echo(f"{step} of {name}...", err=True)
+        try:
+            if step == runs.CONFIG:
+                jobs.refresh_config_job(location_id, run_id)
+            elif step == runs.BACKFILL:
+                jobs.backfill_job(location_id, run_id, days)
+            else:
+                jobs.poll_job(location_id, run_id)
+        except Exception as exc:  # the run row already holds the reason; show it in one line
+            failed = db.session.get(SyncRun, run_id)
+            raise click.ClickException(f"{step} failed: {failed.error if failed else exc}") from None
+    click.echo(f"{name}: done", err=True)

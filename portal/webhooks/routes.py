@@ -1,0 +1,23 @@
+from flask import current_app, request
+
+from portal.extensions import csrf
+from portal.webhooks import bp
+from portal.webhooks.service import DUPLICATE, IGNORED, RECEIVED, receive
+
+
+@bp.post("/toast/<token>")
+@csrf.exempt  # authenticated by Toast's HMAC signature, not by a browser session
+def toast(token):
+    receipt = receive(
+        token[:128], request.get_data(cache=False), request.headers.get("Toast-Signature"),
+        request.headers.get("Toast-Attempt-Number"),
+    )
+    if receipt.outcome == RECEIVED:
+        from workers.webhooks import enqueue_processing
+
+        enqueue_processing(receipt.event_id, receipt.org_id)
+        return {"status": "accepted"}, 202
+    if receipt.outcome in (DUPLICATE, IGNORED):
+        return {"status": receipt.outcome}, 200
+    current_app.logger.info("webhook rejected (unknown token, bad signature or malformed envelope)")
+    return {"status": "rejected"}, 401

@@ -1,0 +1,76 @@
+"""Receiving Toast webhooks: verify, store, dedupe, hand over to a job. Must answer well within 2 seconds."""
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+
+from portal.crypto import decrypt
+from portal.dbutil import insert_unless_exists
+from portal.extensions import db
+from portal.models.base import utcnow
+from portal.models import Location, ToastConnection, WebhookEvent
+from portal.toast.signature import verify
+
+RECEIVED, DUPLICATE, IGNORED, REJECTED = "received", "duplicate", "ignored", "rejected"
+
+
+@dataclass
+class Receipt:
+    outcome: str
+    event_id: int | None = None
+    org_id: int | None = None
+
+
+def receive(token: str, body: bytes, signature: str | None, attempt: str | None) -> Receipt:
+    """Store a signed event once. REJECTED for an unknown token, a bad signature or a malformed envelope."""
+    envelope = _envelope(body)
+    if envelope is None:
+        return Receipt(REJECTED)
+    found = db.session.execute(
+        select(ToastConnection.id, ToastConnection.org_id, ToastConnection.webhook_secret_enc, Location.id)
+        .outerjoin(Location, and_(Location.org_id == ToastConnection.org_id, Location.active.is_(True),
+                                  Location.guid == envelope["restaurant_guid"]))
+        .where(ToastConnection.webhook_token == token)
+    ).first()
+    if found is None or not found[2] or not verify(decrypt(found[2]), body, envelope["timestamp"], signature):
+        return Receipt(REJECTED)
+    connection_id, org_id, _, location_id = found
+    if location_id is None:
+        return Receipt(IGNORED)
+    event_id = insert_unless_exists(WebhookEvent, {
+        "org_id": org_id, "connection_id": connection_id, "event_guid": envelope["guid"],
+        "event_type": envelope["event_type"], "restaurant_guid": envelope["restaurant_guid"],
+        "order_guid": envelope["order_guid"], "attempt": _int(attempt), "body": body.decode("utf-8"),
+        "status": "received", "created_at": utcnow(),
+    }, ["event_guid"])
+    db.session.commit()
+    if event_id is None:  # Toast retries: the event GUID is already stored
+        return Receipt(DUPLICATE)
+    return Receipt(RECEIVED, event_id, org_id)
+
+
+def _envelope(body: bytes) -> dict | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    order = details.get("order") if isinstance(details.get("order"), dict) else {}
+    fields = {
+        "timestamp": data.get("timestamp"), "guid": data.get("guid"),
+        "event_type": data.get("eventType") or data.get("eventCategory"),
+        "restaurant_guid": details.get("restaurantGuid"), "order_guid": order.get("guid"),
+    }
+    if not all(isinstance(fields[key], str) and fields[key] for key in ("timestamp", "guid", "event_type")):
+        return None
+    fields["event_type"] = fields["event_type"][:64]
+    return fields
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1

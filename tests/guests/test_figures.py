@@ -1,0 +1,194 @@
+"""Each figure's definition on hand-built orders, and its correction when an order changes later."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.guests.service import apply_orders
+from portal.models import GuestFact, GuestItem, GuestLocation, GuestOrder
+from tests.guests.builders import BASE, check, customer, ingest, order, payment, selection, simple
+from tests.guests.conftest import ITEM_BURGER, ITEM_FRIES, SERVER
+
+EMAIL = "zoe@example.com"
+
+
+def zoe(**kwargs):
+    return customer(email=EMAIL, **kwargs)
+
+
+def figures(world) -> dict:
+    guest = world.guest(f"e:{EMAIL}")
+    names = ("order_count", "check_count", "net_spend_cents", "avg_check_cents", "total_tips_cents",
+             "delivery_orders", "takeout_orders", "curbside_orders", "dine_in_orders", "delivery_spend_cents",
+             "location_count", "favorite_item")
+    return {name: getattr(guest, name) for name in names}
+
+
+def test_only_counted_checks_of_counted_orders_count(world):
+    day = timedelta(days=1)
+    ingest(world.location,
+           order(check(10, zoe()), opened=BASE),
+           order(check(20, zoe(), voided=True), opened=BASE + day),
+           order(check(30, zoe(), deleted=True), opened=BASE + 2 * day),
+           order(check(40, zoe()), voided=True, opened=BASE + 3 * day),
+           order(check(50, zoe()), deleted=True, opened=BASE + 4 * day),
+           order(check(1, zoe()), check(2, zoe(), voided=True), opened=BASE + 5 * day))
+    result = figures(world)
+    assert (result["order_count"], result["check_count"], result["net_spend_cents"]) == (2, 2, 1100)
+    guest = world.guest(f"e:{EMAIL}")
+    assert (guest.first_order_at, guest.last_order_at) == (BASE, BASE + 5 * day)
+
+
+def test_net_spend_subtracts_refunds_and_never_goes_below_zero_per_check(world):
+    ingest(world.location,
+           order(check(30, zoe(), payments=[payment(32.1, refund=5.55)])),
+           order(check(10, zoe(), payments=[payment(10.6, refund=25.0)]), opened=BASE + timedelta(hours=1)),
+           order(check(7.77, zoe(), payments=[payment(4, refund=1), payment(4, refund=1.01)]),
+                 opened=BASE + timedelta(hours=2)))
+    # 3000 - 555 = 2445; 1000 - 2500 -> 0; 777 - 201 = 576
+    assert figures(world)["net_spend_cents"] == 2445 + 0 + 576
+    assert figures(world)["avg_check_cents"] == round((2445 + 576) / 3)
+
+
+def test_average_check_divides_by_counted_checks_including_split_checks(world):
+    ingest(world.location,
+           order(check(10, zoe()), check(5, zoe()), check(99, zoe(), voided=True)),
+           order(check(0.01, zoe()), opened=BASE + timedelta(days=1)))
+    result = figures(world)
+    assert (result["order_count"], result["check_count"], result["net_spend_cents"]) == (2, 3, 1501)
+    assert result["avg_check_cents"] == 500  # 1501 / 3 = 500.33
+
+
+def test_tips_subtract_tip_refunds_and_ignore_voided_payments(world):
+    ingest(world.location, order(check(20, zoe(), payments=[
+        payment(10, tip=3.25, tip_refund=1.00), payment(10, tip=2.00), payment(10, tip=9.99, status="VOIDED")])))
+    assert figures(world)["total_tips_cents"] == 325 - 100 + 200
+
+
+def test_channels_come_from_the_dining_option_behavior(world):
+    hour = timedelta(hours=1)
+    ingest(world.location,
+           order(check(10, zoe()), channel="delivery", opened=BASE),
+           order(check(15, zoe(), payments=[payment(15, refund=2)]), channel="delivery", opened=BASE + hour),
+           order(check(1, zoe()), channel="takeout", opened=BASE + 2 * hour),
+           order(check(1, zoe()), channel="curbside", opened=BASE + 3 * hour),
+           order(check(1, zoe()), channel="curbside", opened=BASE + 4 * hour),
+           order(check(1, zoe()), channel="dine_in", opened=BASE + 5 * hour),
+           order(check(1, zoe()), channel=None, opened=BASE + 6 * hour),
+           order(check(100, zoe()), channel="delivery", voided=True, opened=BASE + 7 * hour))
+    result = figures(world)
+    assert (result["delivery_orders"], result["takeout_orders"], result["curbside_orders"],
+            result["dine_in_orders"], result["order_count"]) == (2, 1, 2, 1, 7)
+    assert result["delivery_spend_cents"] == 1000 + 1300
+
+
+def test_locations_count_where_the_guest_has_counted_orders(world, session):
+    ingest(world.location, simple(email=EMAIL))
+    ingest(world.other_location, simple(email=EMAIL, opened=BASE + timedelta(days=1)))
+    ingest(world.other_location, simple(email=EMAIL, voided=True, opened=BASE + timedelta(days=2)))
+    guest = world.guest(f"e:{EMAIL}")
+    rows = session.execute(select(GuestLocation.location_id, GuestLocation.order_count)
+                           .where(GuestLocation.guest_id == guest.id).order_by(GuestLocation.location_id)).all()
+    assert rows == [(world.location.id, 1), (world.other_location.id, 1)]
+    assert guest.location_count == 2
+
+
+def test_favorite_item_is_the_highest_quantity_over_non_voided_selections_of_counted_checks(world, session):
+    ingest(world.location,
+           order(check(30, zoe(), selections=[
+               selection("burger (typed)", 2, item=ITEM_BURGER),
+               selection("Fries", 1, item=ITEM_FRIES),
+               selection("Fries", 5, item=ITEM_FRIES, voided=True),
+               selection("Shake", 1.5)])),
+           order(check(30, zoe(), selections=[selection("Shake", 2)]), opened=BASE + timedelta(days=1)),
+           order(check(30, zoe(), selections=[selection("Fries", 9, item=ITEM_FRIES)], voided=True),
+                 opened=BASE + timedelta(days=2)))
+    # Shake 3.5 > Smash Burger (menu name) 2 > Fries 1; the voided line and the voided check do not count.
+    assert figures(world)["favorite_item"] == "Shake"
+    guest = world.guest(f"e:{EMAIL}")
+    items = session.execute(select(GuestItem.name, GuestItem.quantity, GuestItem.order_count, GuestItem.last_ordered_at)
+                            .where(GuestItem.guest_id == guest.id).order_by(GuestItem.name)).all()
+    assert items == [("Fries", 1.0, 1, BASE), ("Shake", 3.5, 2, BASE + timedelta(days=1)), ("Smash Burger", 2.0, 1, BASE)]
+
+
+def test_favorite_item_ties_are_broken_by_name(world):
+    ingest(world.location, order(check(10, zoe(), selections=[selection("Tacos", 2), selection("Nachos", 2)])))
+    assert figures(world)["favorite_item"] == "Nachos"
+
+
+def test_servers_addresses_vehicles_and_card_types_are_recorded(world, session):
+    ingest(world.location,
+           order(check(10, zoe(), payments=[payment(10, card="AMEX", last4="0005")]), channel="delivery",
+                 server=SERVER, delivery={"address1": "1 Main St", "city": "Boston", "state": "MA", "zipCode": "02110"}),
+           order(check(10, zoe()), channel="curbside", opened=BASE + timedelta(days=1),
+                 curbside={"transportColor": "Red", "transportDescription": "Honda Civic"}))
+    guest = world.guest(f"e:{EMAIL}")
+    facts = session.execute(select(GuestFact.kind, GuestFact.value, GuestFact.label, GuestFact.count)
+                            .where(GuestFact.guest_id == guest.id).order_by(GuestFact.kind, GuestFact.value)).all()
+    assert facts == [
+        ("address", "1 Main St, Boston, MA, 02110", None, 1),
+        ("card_type", "AMEX", None, 1), ("card_type", "VISA", None, 1),
+        ("server", SERVER, "Sam Server", 1),
+        ("vehicle", "Red Honda Civic", None, 1),
+    ]
+
+
+def test_guest_orders_rows_hold_each_orders_contribution(world, session):
+    (first,) = ingest(world.location, order(check(10, zoe()), check(5, zoe()), channel="delivery"))
+    (second,) = ingest(world.location, simple(email=EMAIL, voided=True, opened=BASE + timedelta(days=1)))
+    rows = session.execute(select(GuestOrder.order_id, GuestOrder.channel, GuestOrder.counted, GuestOrder.check_count,
+                                  GuestOrder.net_spend_cents, GuestOrder.location_id)
+                           .order_by(GuestOrder.opened_at)).all()
+    assert rows == [(first, "delivery", True, 2, 1500, world.location.id),
+                    (second, "takeout", False, 0, 0, world.location.id)]
+
+
+# --- later changes correct the figures ------------------------------------------------------------------
+
+
+def test_reopened_voided_refunded_and_deleted_orders_correct_the_figures(world, session):
+    data = order(check(20, zoe(), payments=[payment(20, tip=4)], selections=[selection("Shake", 1)]))
+    other = simple(email=EMAIL, amount=5, opened=BASE + timedelta(days=1))
+    ingest(world.location, data, other)
+    assert (figures(world)["net_spend_cents"], figures(world)["order_count"]) == (2500, 2)
+
+    # Re-opened: an item is added and the amount grows (the check rows come back with new ids).
+    data["checks"][0]["amount"] = 32
+    data["checks"][0]["selections"].append(selection("Burger", 3, item=ITEM_BURGER))
+    data["checks"][0]["paymentStatus"] = "OPEN"
+    ingest(world.location, data)
+    assert (figures(world)["net_spend_cents"], figures(world)["favorite_item"]) == (3700, "Smash Burger")
+
+    # Refunded later.
+    data["checks"][0]["payments"] = [payment(32, tip=4, refund=12, tip_refund=4)]
+    ingest(world.location, data)
+    assert (figures(world)["net_spend_cents"], figures(world)["total_tips_cents"]) == (2500, 0)
+
+    # Voided.
+    ingest(world.location, dict(data, voided=True))
+    assert (figures(world)["net_spend_cents"], figures(world)["order_count"], figures(world)["favorite_item"]) == (
+        500, 1, "Burger")
+
+    # Un-voided, then deleted (combined into another order).
+    ingest(world.location, dict(data, voided=False))
+    assert figures(world)["order_count"] == 2
+    ingest(world.location, dict(other, deleted=True))
+    assert (figures(world)["net_spend_cents"], figures(world)["order_count"]) == (2000, 1)
+    assert world.guest(f"e:{EMAIL}").last_order_at == BASE
+
+
+def test_an_order_change_touches_only_the_guests_involved(world):
+    ingest(world.location, simple(email="a@example.com"), simple(email="b@example.com"))
+    untouched = world.guest("e:b@example.com")
+    before = untouched.updated_at
+    ingest(world.location, simple(email="a@example.com", opened=BASE + timedelta(days=2)))
+    assert world.guest("e:a@example.com").order_count == 2
+    assert untouched.updated_at == before
+
+
+def test_orders_of_another_organization_are_ignored(world, session):
+    from tests.guests.conftest import make_world
+
+    other = make_world(session)
+    (order_id,) = ingest(other.location, simple(email=EMAIL))
+    apply_orders(world.org.id, [order_id])
+    assert world.guests() == [] and [g.key for g in other.guests()] == [f"e:{EMAIL}"]

@@ -1,0 +1,60 @@
+"""A Toast sandbox served over real HTTP, and an organization connected to it with committed rows."""
+import threading
+
+import pytest
+from rq import Queue, SimpleWorker
+from werkzeug.serving import make_server
+
+from portal.connections import service
+from portal.extensions import db
+from portal.models import Organization
+from portal.toast.sandbox.app import create_sandbox_app
+from portal.toast.sandbox.clients import GROUP_CLIENT
+
+SANDBOX_DAYS = 12
+
+
+@pytest.fixture
+def sandbox():
+    app = create_sandbox_app(seed=11, restaurants=2, days=SANDBOX_DAYS)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state = app.extensions["toast_sandbox"]
+    state.base_url = f"http://127.0.0.1:{server.server_port}"
+    yield state
+    server.shutdown()
+
+
+@pytest.fixture
+def connected(committed, sandbox):
+    """An organization whose Toast connection reaches both sandbox locations (no sync run yet)."""
+    org = Organization(name="Harbor Group", slug="harbor")
+    committed.add(org)
+    committed.commit()
+    credentials = sandbox.credentials(GROUP_CLIENT)
+    connection = service.create_connection(
+        org, host=sandbox.base_url, client_id=credentials["client_id"],
+        client_secret=credentials["client_secret"], webhook_secret=sandbox.webhook_secret,
+    )
+    committed.commit()
+    names = {guid: "" for guid in sandbox.restaurant_guids}
+    locations = service.connect_locations(connection, sandbox.restaurant_guids, names)
+    committed.commit()
+    return {"org": org, "connection": connection, "locations": locations, "sandbox": sandbox}
+
+
+def work(redis_conn) -> None:
+    """Run every queued job in this process (a real RQ worker reading a real Redis).
+
+    Jobs start from a fresh session, as they do in a forked work horse (not from the test's snapshot).
+    """
+    db.session.remove()
+    SimpleWorker([Queue("sync", connection=redis_conn), Queue("default", connection=redis_conn)],
+                 connection=redis_conn).work(burst=True)
+
+
+def sandbox_orders(sandbox, restaurant_guid: str) -> list[dict]:
+    """Every order the sandbox holds for a location, as Toast would serve them now."""
+    with sandbox.lock:
+        return sandbox.store.modified_between(sandbox.index_of(restaurant_guid), 0, sandbox.now_ms + 1)

@@ -1,0 +1,91 @@
+"""The owner's connect flow in the portal, against the sandbox over HTTP."""
+import re
+
+from sqlalchemy import func, select
+
+from portal.models import Location, SyncRun, ToastConnection
+from portal.toast.sandbox.clients import GROUP_CLIENT, LIMITED_CLIENT
+from tests import factories
+from tests.conftest import Browserless
+
+
+def owner_web(app, committed, role="owner"):
+    user = factories.UserFactory(role=role)
+    committed.commit()
+    web = Browserless(app.test_client())
+    web.login(user)
+    return web, user
+
+
+def test_owner_connects_credentials_picks_locations_and_syncs_start(app, committed, sandbox, redis_conn):
+    web, owner = owner_web(app, committed)
+    credentials = sandbox.credentials(GROUP_CLIENT)
+    response = web.post("/connections/new", {
+        "host": sandbox.base_url, "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"], "webhook_secret": sandbox.webhook_secret,
+    })
+    assert response.status_code == 303
+    discover_url = response.headers["Location"]
+    page = web.htmx_post(discover_url, {"guids": sandbox.restaurant_guids[0]}).get_data(as_text=True)
+    for guid in sandbox.restaurant_guids:
+        assert guid in page  # the group endpoint lists every location once one is known
+    connection_id = int(re.search(r"/connections/(\d+)/", discover_url).group(1))
+    response = web.post(f"/connections/{connection_id}/connect", {"guid": sandbox.restaurant_guids})
+    assert response.status_code == 303
+    committed.rollback()
+    assert committed.scalar(select(func.count(Location.id)).where(Location.org_id == owner.org_id)) == 2
+    assert sorted(committed.scalars(select(SyncRun.kind))) == ["backfill", "backfill", "config", "config"]
+    status = web.client.get("/connections/").get_data(as_text=True)
+    assert "All eight CRM scopes granted" in status
+    assert 'hx-trigger="every 2s"' in status  # polls itself while runs are active
+    webhook = committed.scalar(select(ToastConnection.webhook_token))
+    assert f"/webhooks/toast/{webhook}" in status
+
+
+def test_missing_scopes_are_named_with_what_they_cost(app, committed, sandbox):
+    web, _ = owner_web(app, committed)
+    credentials = sandbox.credentials(LIMITED_CLIENT)
+    web.post("/connections/new", {"host": sandbox.base_url, "client_id": credentials["client_id"],
+                                  "client_secret": credentials["client_secret"]})
+    page = web.client.get("/connections/").get_data(as_text=True)
+    assert "guest.pi:read" in page and "no guest names" in page
+    assert "delivery_info.address:read" in page
+    assert "webhooks are refused until you add one" in page
+
+
+def test_refused_credentials_are_an_inline_error_and_nothing_is_stored(app, committed, sandbox):
+    web, _ = owner_web(app, committed)
+    response = web.post("/connections/new", {"host": sandbox.base_url, "client_id": GROUP_CLIENT,
+                                             "client_secret": "wrong"})
+    assert response.status_code == 400
+    assert "Toast refused these credentials" in response.get_data(as_text=True)
+    committed.rollback()
+    assert committed.scalar(select(func.count(ToastConnection.id))) == 0
+
+
+def test_plain_http_is_refused_for_anything_but_a_local_sandbox(app, committed):
+    web, _ = owner_web(app, committed)
+    response = web.post("/connections/new", {"host": "http://ws-api.example.com", "client_id": "a", "client_secret": "b"})
+    assert response.status_code == 400 and "https://" in response.get_data(as_text=True)
+
+
+def test_marketers_cannot_see_or_change_toast_credentials(app, committed):
+    web, _ = owner_web(app, committed, role="marketer")
+    assert web.client.get("/connections/").status_code == 403
+    assert web.post("/connections/new", {"host": "https://x.example", "client_id": "a", "client_secret": "b"}).status_code == 403
+
+
+def test_a_location_of_another_organization_cannot_be_connected(app, committed, sandbox):
+    other = factories.LocationFactory(guid=sandbox.restaurant_guids[0])
+    committed.commit()
+    web, owner = owner_web(app, committed)
+    credentials = sandbox.credentials(GROUP_CLIENT)
+    response = web.post("/connections/new", {"host": sandbox.base_url, "client_id": credentials["client_id"],
+                                             "client_secret": credentials["client_secret"]})
+    connection_id = int(re.search(r"/connections/(\d+)/", response.headers["Location"]).group(1))
+    page = web.htmx_post(f"/connections/{connection_id}/locations", {"guids": sandbox.restaurant_guids[1]})
+    assert "connected to another organization" in page.get_data(as_text=True)
+    response = web.post(f"/connections/{connection_id}/connect", {"guid": [sandbox.restaurant_guids[0]]})
+    assert response.status_code == 400
+    committed.rollback()
+    assert committed.scalar(select(Location.org_id).where(Location.guid == sandbox.restaurant_guids[0])) == other.org_id

@@ -1,0 +1,13 @@
+"""Periodic jobs, one declarative list: ``rq cron workers/cron.py`` (Procfile ``clock``)."""
+from rq import cron
+
+from workers.sync import schedule_config_refresh, schedule_order_syncs
+
+PERIODIC_JOBS = (
+    # (function, queue, seconds between runs)
+    (schedule_order_syncs, "default", 15 * 60),
+    (schedule_config_refresh, "default", 24 * 3600),
+)
+
+for function, queue_name, interval in PERIODIC_JOBS:
+    cron.register(function, queue_name=queue_name, interval=interval)

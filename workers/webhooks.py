@@ -1,0 +1,68 @@
+"""Processing stored Toast webhook events: the same newest-wins order upsert as the pollers.
+
+Toast strips names, phones and addresses from webhook orders, so an order that carries a customer or a
+delivery address is fetched again from ``GET /orders/v2/orders/{guid}`` before it is stored.
+"""
+import logging
+
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Location, WebhookEvent
+from portal.models.base import utcnow
+from portal.queues import redis_connection
+from portal.sync.clients import client_for
+from portal.sync.store import store_orders
+from portal.toast.decoding import decode_order_webhook
+
+log = logging.getLogger("tablecloth.webhooks")
+
+
+def enqueue_processing(event_id: int, org_id: int) -> None:
+    try:
+        Queue("sync", connection=redis_connection()).enqueue(
+            process_webhook_job, event_id, job_id=f"webhook-{event_id}", unique=True, result_ttl=0,
+            retry=Retry(max=3, interval=[10, 60, 300]), meta={"org_id": org_id},
+        )
+    except DuplicateJobError:
+        pass  # already queued: nothing to add
+
+
+def process_webhook_job(event_id: int) -> None:
+    event = db.session.get(WebhookEvent, event_id)
+    if event is None or event.status == "processed":
+        return
+    try:
+        _process(event)
+    except Exception as exc:
+        db.session.rollback()
+        event.status, event.error = "failed", type(exc).__name__
+        db.session.commit()
+        raise
+    finally:
+        db.session.remove()
+
+
+def _process(event: WebhookEvent) -> None:
+    location = db.session.scalar(
+        select(Location).where(Location.org_id == event.org_id, Location.guid == event.restaurant_guid)
+    )
+    order = decode_order_webhook(event.body.encode("utf-8")).details.order if location else None
+    if location is None or order is None:
+        event.status, event.processed_at = "ignored", utcnow()
+        db.session.commit()
+        return
+    if _stripped(order):
+        with client_for(location.connection) as client:
+            order = client.order(location.guid, order.guid)
+    result = store_orders(location, [order])
+    event.status, event.processed_at, event.error = "processed", utcnow(), None
+    location.last_synced_at = utcnow()
+    db.session.commit()
+    log.info("webhook event %s: %s order(s) written, %s stale", event.id, len(result.written), result.stale)
+
+
+def _stripped(order) -> bool:
+    return order.delivery_info is not None or any(check.customer is not None for check in order.checks)

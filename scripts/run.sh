@@ -20,6 +20,9 @@ fi
 set -a; . "$ENV_FILE"; set +a
 export FLASK_APP=wsgi FLASK_DEBUG=1 HTMX_SOURCE=local REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export PORTAL_BASE_URL="http://127.0.0.1:5000"
+# The demo's Toast is the local sandbox: history calls may be spaced far less than the 5 s real Toast asks.
+export TOAST_HISTORY_SPACING_S="${TOAST_HISTORY_SPACING_S:-0.3}"
+SANDBOX_PORT="${SANDBOX_PORT:-8899}"
 
 scripts/services.sh packages redis
 scripts/services.sh redis_start "$REDIS_PORT"
@@ -39,7 +42,30 @@ else
   echo "demo owner (from instance/demo-owner.txt): $(cat instance/demo-owner.txt)"
 fi
 
+start_sandbox() {  # start_sandbox [WEBHOOK_URL]: the Toast sandbox, its credentials in instance/run/sandbox.json
+  : > instance/run/sandbox.json
+  .venv/bin/flask toast sandbox --port "$SANDBOX_PORT" --seed 1 --restaurants 3 --days 120 \
+    ${1:+--webhook-url "$1"} > instance/run/sandbox.json 2> instance/run/sandbox.log &
+  SANDBOX_PID=$!
+  for _ in $(seq 100); do [ -s instance/run/sandbox.json ] && return 0; sleep 0.1; done
+  echo "the Toast sandbox did not start (see instance/run/sandbox.log)"; exit 1
+}
+sandbox_field() { .venv/bin/python -c "import json,sys; d=json.load(open('instance/run/sandbox.json')); print($1)"; }
+
+mkdir -p instance/run
+if [ ! -f instance/demo-webhook-url ]; then  # first run: connect the demo organization to the sandbox
+  start_sandbox
+  sandbox_field "d['client_secret']" | TOAST_WEBHOOK_SECRET="$(sandbox_field "d['webhook_secret']")" \
+    .venv/bin/flask toast connect --org demo --host "http://127.0.0.1:$SANDBOX_PORT" --client-id sandbox-group-client \
+    $(sandbox_field "' '.join('--restaurant ' + g for g in d['restaurant_guids'])") > instance/run/connect.json
+  .venv/bin/python -c "import json; print(json.load(open('instance/run/connect.json'))['webhook_url'])" > instance/demo-webhook-url
+  kill "$SANDBOX_PID"; wait "$SANDBOX_PID" 2>/dev/null || true
+  echo "demo organization connected to the Toast sandbox; its 12-week history syncs in the background"
+fi
+start_sandbox "$(cat instance/demo-webhook-url)"  # live orders keep arriving, as signed webhooks
+
+.venv/bin/rq cron workers.cron --url "$REDIS_URL" &
 .venv/bin/rq worker --with-scheduler --worker-class workers.worker.AppWorker --url "$REDIS_URL" sync default models &
 .venv/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:5000 --access-logfile - wsgi:app &
-echo "portal: http://127.0.0.1:5000  (Ctrl-C stops the portal, the worker and Redis)"
+echo "portal: http://127.0.0.1:5000  Toast sandbox: http://127.0.0.1:$SANDBOX_PORT  (Ctrl-C stops everything)"
 wait -n

@@ -2,11 +2,13 @@
 from rq import cron
 
 from workers.sync import schedule_config_refresh, schedule_order_syncs
+from workers.webhooks import requeue_pending_events
 
 PERIODIC_JOBS = (
     # (function, queue, seconds between runs)
     (schedule_order_syncs, "default", 15 * 60),
     (schedule_config_refresh, "default", 24 * 3600),
+    (requeue_pending_events, "default", 5 * 60),
 )
 
 for function, queue_name, interval in PERIODIC_JOBS:

@@ -4,6 +4,7 @@ Toast strips names, phones and addresses from webhook orders, so an order that c
 delivery address is fetched again from ``GET /orders/v2/orders/{guid}`` before it is stored.
 """
 import logging
+from datetime import timedelta
 
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
@@ -28,6 +29,20 @@ def enqueue_processing(event_id: int, org_id: int) -> None:
         )
     except DuplicateJobError:
         pass  # already queued: nothing to add
+
+
+def requeue_pending_events(older_than_seconds: int = 120) -> int:
+    """Periodic: events stored but never processed (Redis was down at receipt, or all retries failed)
+    are handed to a job again, so none is lost. Unique job ids keep a queued one from doubling."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    pending = db.session.execute(
+        select(WebhookEvent.id, WebhookEvent.org_id)
+        .where(WebhookEvent.status.in_(("received", "failed")), WebhookEvent.created_at < cutoff)
+        .order_by(WebhookEvent.id).limit(5000)
+    ).all()
+    for event_id, org_id in pending:
+        enqueue_processing(event_id, org_id)
+    return len(pending)
 
 
 def process_webhook_job(event_id: int) -> None:

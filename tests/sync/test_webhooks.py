@@ -100,3 +100,23 @@ def test_events_for_locations_not_connected_are_acknowledged_and_ignored(app, co
     assert (response.status_code, response.get_json()["status"]) == (200, "ignored")
     committed.rollback()
     assert committed.scalar(select(func.count(WebhookEvent.id))) == 0
+
+
+def test_an_event_whose_job_never_ran_is_picked_up_by_the_sweep(app, connected, committed, redis_conn):
+    from datetime import timedelta
+
+    from workers.webhooks import requeue_pending_events
+
+    sandbox, location = connected["sandbox"], connected["locations"][0]
+    order = a_takeout_order(sandbox, location.guid)
+    envelope = order_updated_envelope(location.guid, order, str(uuid.uuid4()), sandbox.now_ms)
+    assert signed_post(app.test_client(), webhook_path(connected), sandbox.webhook_secret, envelope).status_code == 202
+    redis_conn.flushdb()  # the queued job is lost, as if Redis had died after the event was stored
+    committed.rollback()
+    event = committed.scalar(select(WebhookEvent))
+    event.created_at -= timedelta(minutes=5)
+    committed.commit()
+    assert requeue_pending_events() == 1
+    work(redis_conn)
+    assert committed.scalar(select(WebhookEvent.status)) == "processed"
+    assert committed.scalar(select(func.count(Order.id)).where(Order.guid == order["guid"])) == 1

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from portal.audit import service as audit
 from portal.crypto import encrypt
 from portal.errors import ConflictError, InputError
 from portal.extensions import db
@@ -93,6 +94,7 @@ def create_connection(
     _apply_login(connection, client_secret)
     db.session.add(connection)
     db.session.flush()
+    audit.record("credentials.changed", org_id=org.id, target=connection, details={"change": "connected"})
     return connection
 
 
@@ -103,6 +105,7 @@ def replace_secret(connection: ToastConnection, client_secret: str) -> None:
         raise InputError("enter the new client secret")
     _apply_login(connection, client_secret)
     connection.client_secret_enc = encrypt(client_secret)
+    audit.record("credentials.changed", org_id=connection.org_id, target=connection, details={"change": "reconnected"})
 
 
 def _apply_login(connection: ToastConnection, client_secret: str) -> None:
@@ -193,4 +196,6 @@ def connect_locations(connection: ToastConnection, guids: list[str], names: dict
         db.session.add(location)
         connected.append(location)
     db.session.flush()
+    audit.record("credentials.changed", org_id=connection.org_id, target=connection,
+                 details={"change": "locations connected", "locations": len(connected)})
     return connected

@@ -3,7 +3,7 @@ import re
 
 from sqlalchemy import func, select
 
-from portal.models import Location, SyncRun, ToastConnection
+from portal.models import AuditEvent, Location, SyncRun, ToastConnection
 from portal.toast.sandbox.clients import GROUP_CLIENT, LIMITED_CLIENT
 from tests import factories
 from tests.conftest import Browserless
@@ -40,6 +40,8 @@ def test_owner_connects_credentials_picks_locations_and_syncs_start(app, committ
     assert 'hx-trigger="every 2s"' in status  # polls itself while runs are active
     webhook = committed.scalar(select(ToastConnection.webhook_token))
     assert f"/webhooks/toast/{webhook}" in status
+    actions = committed.scalars(select(AuditEvent.action).where(AuditEvent.org_id == owner.org_id)).all()
+    assert actions.count("credentials.changed") == 2  # connected, then locations connected
 
 
 def test_missing_scopes_are_named_with_what_they_cost(app, committed, sandbox):

@@ -21,6 +21,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     sqlite.install()
     security.register(app)  # first: size, type and UTF-8 checks run before CSRF or any view reads the body
+    from portal.privacy import logs as privacy_logs
+
+    privacy_logs.install(app)  # before db.init_app: SQL errors never carry parameters (guest PII)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
@@ -62,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.dashboard import bp as dashboard_bp
     from portal.guests import bp as guests_bp
     from portal.impersonation import bp as impersonation_bp
+    from portal.insights import bp as insights_bp
     from portal.segments import bp as segments_bp
     from portal.support import bp as support_bp
     from portal.webhooks import bp as webhooks_bp
@@ -72,6 +76,11 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(segments_bp)
     app.register_blueprint(guests_bp)
+    app.register_blueprint(insights_bp)
+    from portal.privacy import bp as privacy_bp, unsubscribe_bp
+
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(unsubscribe_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

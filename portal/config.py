@@ -54,6 +54,14 @@ def positive_int(value: str | None, default: int, name: str) -> int:
     return parsed
 
 
+def discount_rate(value: str | None, default: float = 0.10) -> float:
+    """A yearly discount rate as a fraction (0.10 = 10 %), from 0 up to 1; ConfigError otherwise."""
+    rate = float_or_default(value, default)
+    if not 0 <= rate <= 1:
+        raise ConfigError(f"CLV_ANNUAL_DISCOUNT_RATE must be a fraction from 0 to 1 (0.10 = 10%), got {rate}")
+    return rate
+
+
 def database_url(raw: str | None) -> str:
     """SQLite under instance/ by default; ``postgres://`` URLs (Heroku style) are mapped to psycopg 3."""
     if not raw:
@@ -100,6 +108,15 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Flask's limit for each non-file form field (and for a whole url-encoded body).
         "MAX_FORM_MEMORY_SIZE": positive_int(env.get("MAX_FORM_MEMORY_SIZE"), 500_000, "MAX_FORM_MEMORY_SIZE"),
         "IMPERSONATION_MINUTES": positive_int(env.get("IMPERSONATION_MINUTES"), 30, "IMPERSONATION_MINUTES"),
+        # Key of the hashes of erased guests' identifiers (portal.privacy.erasure); derived from SECRET_KEY when
+        # unset. Set it before rotating SECRET_KEY, or erased identifiers stop being recognised.
+        "ERASURE_HASH_KEY": env.get("ERASURE_HASH_KEY") or None,
+        # Guest value (portal.scoring): the yearly rate that discounts predicted 12-month value.
+        "CLV_ANNUAL_DISCOUNT_RATE": discount_rate(env.get("CLV_ANNUAL_DISCOUNT_RATE")),
+        # Below these the page shows RFM only (the issue's figures: 200 repeat guests, 90 days); lower for demos.
+        "PREDICT_MIN_REPEAT_GUESTS": positive_int(env.get("PREDICT_MIN_REPEAT_GUESTS"), 200,
+                                                  "PREDICT_MIN_REPEAT_GUESTS"),
+        "PREDICT_MIN_HISTORY_DAYS": positive_int(env.get("PREDICT_MIN_HISTORY_DAYS"), 90, "PREDICT_MIN_HISTORY_DAYS"),
         "DEBUG": debug,
         "PORTAL_REQUIRE_SECRETS": not debug and parse_bool(env.get("PORTAL_REQUIRE_SECRETS"), True),
     }

@@ -1,6 +1,7 @@
 """Periodic jobs, one declarative list: ``rq cron workers/cron.py`` (Procfile ``clock``)."""
 from rq import cron
 
+from workers.models import schedule_model_fits
 from workers.sync import schedule_config_refresh, schedule_order_syncs
 from workers.webhooks import requeue_pending_events
 
@@ -9,6 +10,7 @@ PERIODIC_JOBS = (
     (schedule_order_syncs, "default", 15 * 60),
     (schedule_config_refresh, "default", 24 * 3600),
     (requeue_pending_events, "default", 5 * 60),
+    (schedule_model_fits, "default", 24 * 3600),  # one "models" job per organization
 )
 
 for function, queue_name, interval in PERIODIC_JOBS:

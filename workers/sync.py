@@ -20,6 +20,7 @@ from portal.sync import orders as order_sync
 from portal.sync import runs
 from portal.sync.clients import client_for
 from portal.toast.errors import AuthError, RetryableAPIError, TokenBudgetExceeded
+from workers.models import fit_after_backfill
 
 log = logging.getLogger("tablecloth.sync")
 
@@ -37,6 +38,8 @@ def backfill_job(location_id: int, run_id: int, days: int | None = None) -> None
     spacing = current_app.config.get("TOAST_HISTORY_SPACING_S", 5.0)
     _run(location_id, run_id, lambda client, location, run: order_sync.backfill(
         client, location, days=depth, spacing=spacing, progress=_progress(run)))
+    # The history is in: fit the guest-value models (once every location of the organization has its history).
+    fit_after_backfill(location_id)
 
 
 def poll_job(location_id: int, run_id: int) -> None:

@@ -14,6 +14,7 @@ from portal.guests.service import merges_of
 from portal.models import Location, Order, OrderCheck, User
 from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestNote, GuestTag
+from portal.scoring.service import guest_value
 
 TIMELINE_PER_PAGE = 20
 TOP_ITEMS = 10
@@ -48,6 +49,7 @@ def profile(guest: Guest) -> dict:
         "duplicates": duplicates_of(guest),
         "merges": merges_of(guest),
         "chart": spend_chart(guest),
+        "value": guest_value(guest.org_id, guest.id),
     }
 
 

@@ -17,11 +17,14 @@ from sqlalchemy import Select
 
 from portal.guests.queries import ListQuery, days_since, iter_guests, location_guids
 from portal.models.guest import Guest
+from portal.scoring.service import scores_for
 
 FIELDS = (
     "guest_id", "first_name", "last_name", "email", "phone", "order_count", "net_spend", "avg_check", "total_tips",
     "first_order_at", "last_order_at", "days_since_last_order", "delivery_orders", "takeout_orders",
     "curbside_orders", "dine_in_orders", "delivery_spend", "locations", "favorite_item", "marketing_opt_out",
+    # Guest value (portal.scoring), as of the last nightly fit; empty without a score or when the model is not backed.
+    "rfm_group", "p_alive", "expected_visits_90d", "predicted_value_12m",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_ORDER = ListQuery(sort="name", direction="asc")
@@ -43,8 +46,9 @@ def records(org_id: int, query: ListQuery = EXPORT_ORDER, guest_ids: Select | No
     as_of = as_of or datetime.now(timezone.utc).date()
     for chunk in iter_guests(org_id, query, guest_ids):
         places = location_guids([g.id for g in chunk])
+        scores = scores_for(org_id, [g.id for g in chunk])
         for guest in chunk:
-            yield _record(guest, places.get(guest.id, []), as_of)
+            yield _record(guest, places.get(guest.id, []), as_of) | _value(scores.get(guest.id))
 
 
 def _record(guest: Guest, locations: list[str], as_of: date) -> dict:
@@ -58,6 +62,19 @@ def _record(guest: Guest, locations: list[str], as_of: date) -> dict:
         "curbside_orders": guest.curbside_orders, "dine_in_orders": guest.dine_in_orders,
         "delivery_spend": dollars(guest.delivery_spend_cents), "locations": locations,
         "favorite_item": guest.favorite_item, "marketing_opt_out": guest.marketing_opt_out,
+    }
+
+
+def _value(score) -> dict:
+    """The guest-value columns: p_alive to 4 decimals, expected visits to 2, predicted value in dollars."""
+    if score is None:
+        return {"rfm_group": None, "p_alive": None, "expected_visits_90d": None, "predicted_value_12m": None}
+    value = score.predicted_value_12m_cents
+    return {
+        "rfm_group": score.rfm_group,
+        "p_alive": None if score.p_alive is None else round(score.p_alive, 4),
+        "expected_visits_90d": None if score.expected_visits_90d is None else round(score.expected_visits_90d, 2),
+        "predicted_value_12m": None if value is None else dollars(value),
     }
 
 

@@ -128,6 +128,7 @@ def summarize(rows: list) -> Summary:
         "avg_check_cents": (2 * net + len(counted)) // (2 * len(counted)) if counted else 0,
         "total_tips_cents": sum(r.tip_cents for r in counted),
         "first_order_at": min(opened) if opened else None, "last_order_at": max(opened) if opened else None,
+        **recent_orders(opened),
         "delivery_orders": channels["delivery"], "takeout_orders": channels["takeout"],
         "curbside_orders": channels["curbside"], "dine_in_orders": channels["dine_in"],
         "delivery_spend_cents": sum(o["net_spend_cents"] for o in counted_orders if o["channel"] == "delivery"),
@@ -135,6 +136,12 @@ def summarize(rows: list) -> Summary:
         "favorite_item": items[0]["name"] if items else None,
     }
     return Summary(values=values, orders=orders, locations=locations, items=items, facts=_facts(counted))
+
+
+def recent_orders(opened: list) -> dict:
+    """``last_order_2_at`` .. ``last_order_5_at``: the 2nd to 5th most recent of these opening times (segments)."""
+    recent = sorted(opened, reverse=True)
+    return {f"last_order_{n}_at": recent[n - 1] if len(recent) >= n else None for n in range(2, 6)}
 
 
 def _latest(rows: list, attr: str):

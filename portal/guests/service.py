@@ -14,6 +14,7 @@ from portal.models import Order
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck
 from portal.models.guest_links import GuestDuplicate, GuestMerge, GuestNote, GuestTag
+from portal.privacy import erasure
 
 BATCH = 500
 IDENTITY_FIELDS = ("email", "phone", "customer_guid", "opened_at")
@@ -34,6 +35,7 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
 
 
 def _apply_batch(org_id: int, ids: list[int]) -> None:
+    erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
     orders = loading.orders(org_id, ids)
     fresh = check_facts(orders)
     existing = {
@@ -42,7 +44,7 @@ def _apply_batch(org_id: int, ids: list[int]) -> None:
     }
     seeds, touched, created = Seeds(), set(), []
     for key, row in existing.items():
-        if key not in fresh:
+        if key not in fresh and _identified(row):  # an erased guest's checks (no identifier) stay its history
             seeds.add_row(row)
             touched.add(row.guest_id)
             db.session.delete(row)
@@ -71,6 +73,10 @@ def _apply_batch(org_id: int, ids: list[int]) -> None:
         orders |= outcome.moved_orders
     touched |= fast.changed
     figures.recompute(org_id, touched - {None}, orders)
+
+
+def _identified(row: GuestCheck) -> bool:
+    return bool(row.email or row.phone or row.customer_guid)
 
 
 def rebuild(org_id: int, progress=None) -> int:

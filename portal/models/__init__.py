@@ -4,6 +4,8 @@ from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestMerge, GuestNote, GuestTag
 from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
 from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
+from portal.models.privacy import ErasedIdentifier
+from portal.models.scores import GuestScore, ModelFit
 from portal.models.segment import Segment
 from portal.models.sync import SyncBookmark, SyncRun, WebhookEvent
 from portal.models.tenant import Organization
@@ -18,4 +20,6 @@ __all__ = [
     "Guest", "GuestCheck", "GuestDuplicate", "GuestFact", "GuestItem", "GuestLocation", "GuestMerge", "GuestNote",
     "GuestOrder", "GuestTag",
     "Segment",
+    "ErasedIdentifier",
+    "GuestScore", "ModelFit",
 ]

@@ -25,6 +25,9 @@ ACTIONS = {
     "export.downloaded": "Export downloaded",
     "guest.merged": "Guests merged",
     "guest.erased": "Guest erased",
+    "guest.opted_out": "Guest opted out of marketing",
+    "guest.opted_in": "Guest opted back in to marketing",
+    "guest.opt_outs_imported": "Unsubscribe list imported",
 }
 END_REASONS = ("stopped", "expired", "logout")
 

@@ -53,6 +53,7 @@ class Guest(TenantScoped, Timestamped, db.Model):
     has_email: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     has_phone: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     marketing_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set by portal.privacy.erasure
     order_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     check_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     net_spend_cents: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
@@ -60,6 +61,12 @@ class Guest(TenantScoped, Timestamped, db.Model):
     total_tips_cents: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Opening times of the 2nd..5th most recent counted orders (segments, issue 7): "at least n orders in the last
+    # N days" is then one indexed comparison (the n-th most recent is in the window) instead of a pass over orders.
+    last_order_2_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_order_3_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_order_4_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_order_5_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_orders: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     takeout_orders: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     curbside_orders: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -71,6 +78,8 @@ class Guest(TenantScoped, Timestamped, db.Model):
 
     @property
     def display_name(self) -> str:
+        if self.erased_at is not None:
+            return f"Erased guest #{self.id}"
         name = f"{self.first_name or ''} {self.last_name or ''}".strip()
         return name or self.email or self.phone or f"Guest {self.id}"
 

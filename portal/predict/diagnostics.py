@@ -36,18 +36,25 @@ class CalibrationChart:
     predicted: np.ndarray
 
 
-def model_adequacy(n_repeat_guests: int, history_days: float) -> Adequacy:
-    """Backed when there are >= MIN_REPEAT_GUESTS repeat guests and >= MIN_HISTORY_DAYS days of history.
+def model_adequacy(
+    n_repeat_guests: int,
+    history_days: float,
+    *,
+    min_repeat_guests: int = MIN_REPEAT_GUESTS,
+    min_history_days: float = MIN_HISTORY_DAYS,
+) -> Adequacy:
+    """Backed when there are >= ``min_repeat_guests`` repeat guests and >= ``min_history_days`` days of history
+    (defaults: MIN_REPEAT_GUESTS and MIN_HISTORY_DAYS).
 
     Raises ValueError for negative or non-finite inputs.
     """
     if not (np.isfinite(n_repeat_guests) and np.isfinite(history_days)) or n_repeat_guests < 0 or history_days < 0:
         raise ValueError("n_repeat_guests and history_days must be finite and >= 0")
     missing = []
-    if n_repeat_guests < MIN_REPEAT_GUESTS:
-        missing.append(f"at least {MIN_REPEAT_GUESTS} guests who came back (have {int(n_repeat_guests)})")
-    if history_days < MIN_HISTORY_DAYS:
-        missing.append(f"at least {MIN_HISTORY_DAYS} days of order history (have {int(history_days)})")
+    if n_repeat_guests < min_repeat_guests:
+        missing.append(f"at least {min_repeat_guests} guests who came back (have {int(n_repeat_guests)})")
+    if history_days < min_history_days:
+        missing.append(f"at least {int(min_history_days)} days of order history (have {int(history_days)})")
     if missing:
         return Adequacy(False, "Predictions are rough guesses until there are " + " and ".join(missing) + ".")
     return Adequacy(True, f"Predictions are based on {int(n_repeat_guests)} returning guests "

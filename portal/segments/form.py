@@ -125,7 +125,7 @@ def _convert(kind: str, raw: str):
         return {"true": True, "false": False}.get(text, text)
     if kind == "date":
         return text
-    if kind in ("money", "percent"):
+    if kind in ("money", "percent", "decimal"):
         text = text.lstrip("$")
         try:
             number = Decimal(text)

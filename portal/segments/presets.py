@@ -38,7 +38,8 @@ AMONG_WORDS = {
     "all": "all guests", "delivery": "guests with a delivery order", "takeout": "guests with a takeout order",
     "curbside": "guests with a curbside order", "dine_in": "guests with a dine-in order",
 }
-SET_VERBS = {"location": "ordered at", "item": "ordered", "server": "served by", "tag": "tagged"}
+SET_VERBS = {"location": "ordered at", "item": "ordered", "server": "served by", "tag": "tagged",
+             "rfm_group": "in RFM group", "churn_band": "with churn risk"}
 FLAG_WORDS = {
     "has_email": ("has an email address", "has no email address"),
     "has_phone": ("has a phone number", "has no phone number"),

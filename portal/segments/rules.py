@@ -29,6 +29,8 @@ PERCENT_OPERATORS = ("top_percent", "bottom_percent")
 DAYS_OPERATORS = ("gte", "gt", "eq", "lte", "lt", "between")
 DATE_OPERATORS = ("on_or_after", "after", "on", "before", "on_or_before", "between")
 SET_OPERATORS = ("any_of", "all_of", "none_of")
+DECIMAL_OPERATORS = ("gte", "gt", "lte", "lt", "between")  # model figures: equality of floats means nothing
+MAX_DECIMAL = Decimal("1000000")
 FLAG_OPERATORS = ("is",)
 
 
@@ -37,16 +39,17 @@ class Field:
     """One thing a condition can test. ``kind`` picks the operators and the value type."""
 
     label: str
-    kind: str  # count | money | days | date | set | flag
+    kind: str  # count | money | days | date | set | flag | decimal
     windowed: bool = False  # accepts window_days ("in the last N days")
     ranked: bool = False  # accepts top_percent / bottom_percent
-    choices: str | None = None  # for sets: where the values come from (location, item, server, tag)
+    choices: str | None = None  # for sets: where the values come from (location, item, server, tag, ...)
+    scored: bool = False  # read from guest_scores (portal.scoring): guests without a score match no condition
 
     @property
     def operators(self) -> tuple[str, ...]:
         base = {
             "count": NUMBER_OPERATORS, "money": NUMBER_OPERATORS, "days": DAYS_OPERATORS,
-            "date": DATE_OPERATORS, "set": SET_OPERATORS, "flag": FLAG_OPERATORS,
+            "date": DATE_OPERATORS, "set": SET_OPERATORS, "flag": FLAG_OPERATORS, "decimal": DECIMAL_OPERATORS,
         }[self.kind]
         return base + PERCENT_OPERATORS if self.ranked else base
 
@@ -77,6 +80,13 @@ FIELDS: dict[str, Field] = {
     "has_email": Field("Has email", "flag"),
     "has_phone": Field("Has phone", "flag"),
     "marketing_opt_out": Field("Opted out of marketing", "flag"),
+    # Guest value, as of the last nightly fit (portal.scoring): P(alive) in percent, the RFM group, and the
+    # churn band (high / medium / low: P(alive) below 30%, below 70%, or higher).
+    "p_alive": Field("Chance still a guest (%)", "decimal", scored=True),
+    "expected_visits_90d": Field("Expected visits, next 90 days", "decimal", scored=True),
+    "predicted_value_12m": Field("Predicted 12-month value", "money", scored=True),
+    "rfm_group": Field("RFM group", "set", choices="rfm_group", scored=True),
+    "churn_band": Field("Churn risk", "set", choices="churn_band", scored=True),
 }
 
 
@@ -236,6 +246,8 @@ class _Checker:
             return None
         if field.kind == "money":
             return self.number(value, path, -MAX_MONEY, MAX_MONEY, "an amount")
+        if field.kind == "decimal":
+            return self.number(value, path, Decimal(0), MAX_DECIMAL, "a number")
         upper = MAX_DAYS if field.kind == "days" else MAX_COUNT
         return self.whole(value, path, 0, upper)
 

@@ -9,14 +9,13 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.expression import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 
 from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Employee, Guest, GuestTag, Location, MenuItem, Segment
 from portal.models.base import utcnow
-from portal.segments.compile import Compiler
+from portal.scoring.service import CHURN_BANDS, RFM_GROUPS
+from portal.segments.compile import Compiler, unindexed
 from portal.segments.presets import PRESETS, choice_values, describe
 from portal.segments.rules import validate
 
@@ -30,7 +29,7 @@ SORTS = {
 }
 DEFAULT_SORT = ("last_order", "desc")
 NULLABLE_SORTS = frozenset({"last_order", "first_order"})
-SPARSE_SHARE = 50  # fewer than 1 guest in 50 is a member: find them, then sort them (see members_page)
+SPARSE_BELOW = 5_000  # fewer members than this: find them, then sort them (see members_page)
 
 
 @dataclass(frozen=True)
@@ -84,14 +83,14 @@ def members_page(org_id: int, rules: dict, *, page: int = 1, sort: str = DEFAULT
     """One page of members, sorted by a SORTS key, with the total. Unknown sorts fall back to the default;
     pages are clamped to 1..MAX_PAGE. Guests without a date sort last in both directions on both databases
     (as in the guest list): the dated rows come first, then the others by id."""
-    compiled = compiler(org_id, now)
-    where = compiled.where(rules)
+    where = compiler(org_id, now).where(rules)
     total = db.session.scalar(select(func.count()).select_from(Guest).where(Guest.org_id == org_id, where))
     number = min(max(page, 1), MAX_PAGE)
     sort = sort if sort in SORTS else DEFAULT_SORT[0]
-    # Few members among many guests: find them through the rules' index and sort them, rather than walk the
-    # sort index past thousands of others (SQLite picks the walk whenever it can; PostgreSQL weighs it).
-    sparse = _is_sqlite() and total * SPARSE_SHARE < compiled.guest_count()
+    # Few members: find them through the rules' index and sort them, rather than walk the sort index past
+    # every other guest (SQLite picks the walk whenever it can; PostgreSQL weighs both by itself). With more
+    # members the walk stops early: about PER_PAGE x guests / members rows.
+    sparse = _is_sqlite() and total < SPARSE_BELOW
     ids = _page_ids(select(Guest.id).where(Guest.org_id == org_id, where), sort, direction,
                     (number - 1) * PER_PAGE, sparse)
     found = {guest.id: guest for guest in db.session.scalars(select(Guest).where(Guest.id.in_(ids)))} if ids else {}
@@ -101,7 +100,7 @@ def members_page(org_id: int, rules: dict, *, page: int = 1, sort: str = DEFAULT
 def _page_ids(members: Select, sort: str, direction: str, offset: int, sparse: bool) -> list[int]:
     """Ids of one page of ``members`` (a ``SELECT guests.id``), in the page's order."""
     column = SORTS[sort]
-    key = _no_index(column) if sparse else column
+    key = unindexed(column) if sparse else column
 
     def ordered(query, by):
         return query.order_by(*((by.asc(), Guest.id.asc()) if direction == "asc" else (by.desc(), Guest.id.desc())))
@@ -115,12 +114,6 @@ def _page_ids(members: Select, sort: str, direction: str, offset: int, sparse: b
         undated = members.where(column.is_(None)).order_by(Guest.id.asc() if direction == "asc" else Guest.id.desc())
         ids += db.session.scalars(undated.limit(PER_PAGE - len(ids)).offset(max(offset - dated, 0)))
     return ids
-
-
-def _no_index(column):
-    """``+column``: SQLite cannot walk an index for this ORDER BY, so it finds rows through the WHERE clause's
-    index and sorts them."""
-    return UnaryExpression(column, operator=custom_op("+"))
 
 
 def _is_sqlite() -> bool:
@@ -309,4 +302,7 @@ def choices(org_id: int) -> dict[str, list[tuple[str, str]]]:
         "item": [(name, name) for name in items],
         "server": sorted(servers.items(), key=lambda c: c[1].lower()),
         "tag": [(tag, tag) for tag in tags],
+        # Guest value (portal.scoring): fixed lists.
+        "rfm_group": [(name, name) for name in RFM_GROUPS],
+        "churn_band": [(band, f"{band} risk") for band in CHURN_BANDS],
     }

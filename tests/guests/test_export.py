@@ -12,7 +12,8 @@ from tests.guests.builders import BASE, check, customer, ingest, order, payment,
 
 HEADER = ("guest_id,first_name,last_name,email,phone,order_count,net_spend,avg_check,total_tips,first_order_at,"
           "last_order_at,days_since_last_order,delivery_orders,takeout_orders,curbside_orders,dine_in_orders,"
-          "delivery_spend,locations,favorite_item,marketing_opt_out")
+          "delivery_spend,locations,favorite_item,marketing_opt_out,rfm_group,p_alive,expected_visits_90d,"
+          "predicted_value_12m")
 
 
 def download(web, user, query=""):

@@ -218,3 +218,13 @@ def test_the_dashboard_fragment_shows_weekly_guests_new_returning_and_capture(we
     assert "<svg" in html and "<script" not in html
     assert "guests._dashboard" not in html
     assert 'hx-get="/guests/_dashboard"' in web.client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("pinned", [0, 2000])
+def test_narrow_and_broad_searches_give_the_same_page(web, member, people, monkeypatch, pinned):
+    from portal.guests import queries
+
+    monkeypatch.setattr(queries, "SEARCH_PINNED", pinned)  # 0: every search walks the sort index
+    web.login(member)
+    assert names_in(web.client.get("/guests/?q=b&sort=net_spend").get_data(as_text=True)) == ["Bob Baker"]
+    assert names_in(web.client.get("/guests/?q=e&sort=name&dir=asc").get_data(as_text=True)) == ["Eve Ess"]

@@ -9,9 +9,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from portal.guests.figures import recent_orders
 from portal.models import (
-    Guest, GuestFact, GuestItem, GuestLocation, GuestOrder, GuestTag, Location, Order, Organization,
+    Guest, GuestFact, GuestItem, GuestLocation, GuestOrder, GuestScore, GuestTag, Location, Order, Organization,
 )
+from portal.predict.rfm import churn_band
 from tests import factories
 
 NOW = datetime(2026, 6, 15, 15, 30, tzinfo=timezone.utc)
@@ -30,6 +32,16 @@ class OrderSpec:
 
 
 @dataclass
+class ScoreSpec:
+    """A guest's guest_scores row (portal.scoring); the model figures are None when the model is not backed."""
+
+    rfm_group: str = "Champions"
+    p_alive: float | None = None
+    expected_visits_90d: float | None = None
+    predicted_value_12m_cents: int | None = None
+
+
+@dataclass
 class GuestSpec:
     orders: list[OrderSpec] = field(default_factory=list)
     email: bool = True
@@ -37,6 +49,7 @@ class GuestSpec:
     opt_out: bool = False
     tags: frozenset[str] = frozenset()
     name: str = ""
+    score: ScoreSpec | None = None
 
     @property
     def counted(self) -> list[OrderSpec]:
@@ -53,6 +66,7 @@ class GuestSpec:
             "avg_check_cents": (2 * net + len(counted)) // (2 * len(counted)) if counted else 0,
             "total_tips_cents": sum(o.tip_cents for o in counted),
             "first_order_at": min(opened) if opened else None, "last_order_at": max(opened) if opened else None,
+            **recent_orders(opened),
             "delivery_orders": channels["delivery"], "takeout_orders": channels["takeout"],
             "curbside_orders": channels["curbside"], "dine_in_orders": channels["dine_in"],
             "delivery_spend_cents": sum(o.net_cents for o in counted if o.channel == "delivery"),
@@ -131,6 +145,13 @@ def _insert_links(session, org, locations, guest: Guest, spec: GuestSpec) -> Non
                               count=1, last_seen_at=last))
     for tag in spec.tags:
         session.add(GuestTag(org_id=org.id, guest_id=guest.id, tag=tag))
+    if spec.score is not None:
+        score = spec.score
+        band = None if score.p_alive is None else str(churn_band([score.p_alive])[0])
+        session.add(GuestScore(guest_id=guest.id, org_id=org.id, recency_score=3, frequency_score=3,
+                               monetary_score=3, rfm_group=score.rfm_group, p_alive=score.p_alive,
+                               expected_visits_90d=score.expected_visits_90d,
+                               predicted_value_12m_cents=score.predicted_value_12m_cents, churn_band=band))
 
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:

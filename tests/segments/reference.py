@@ -47,6 +47,8 @@ class _Evaluator:
             return moment is not None and _compare_dates(moment.astimezone(timezone.utc).date(), operator, value)
         if name in ("location", "item", "server", "tag"):
             return _set_test(self.linked(name, spec, c.get("window_days")), operator, set(value))
+        if name in SCORED:
+            return _scored(spec, name, operator, value)
         figure = self.figure(name, spec, c.get("window_days"))
         if name in MONEY:
             value = [_cents(v) for v in value] if operator == "between" else _cents(value)
@@ -101,6 +103,32 @@ class _Evaluator:
 
 
 MONEY = {"net_spend", "average_check", "tips", *(f"{channel}_spend" for channel in CHANNEL_FIELDS)}
+
+
+SCORED = {"p_alive", "expected_visits_90d", "predicted_value_12m", "rfm_group", "churn_band"}
+
+
+def _scored(spec: GuestSpec, name: str, operator: str, value) -> bool:
+    """Guest value: no score (or a NULL figure) fails every test; P(alive) in percent; bands from P(alive)."""
+    score = spec.score
+    if score is None:
+        return False
+    if name == "rfm_group":
+        return _set_test({score.rfm_group}, operator, set(value))
+    if name == "churn_band":
+        if score.p_alive is None:
+            return False
+        band = "high" if score.p_alive < 0.3 else "medium" if score.p_alive < 0.7 else "low"
+        return _set_test({band}, operator, set(value))
+    if name == "p_alive":
+        actual = score.p_alive
+        value = [v / 100 for v in value] if operator == "between" else value / 100
+    elif name == "predicted_value_12m":
+        actual = score.predicted_value_12m_cents
+        value = [_cents(v) for v in value] if operator == "between" else _cents(value)
+    else:
+        actual = score.expected_visits_90d
+    return actual is not None and _compare(actual, operator, value)
 
 
 def _figures(spec: GuestSpec) -> dict:

@@ -12,7 +12,7 @@ from portal.segments.compile import Compiler
 from portal.segments.rules import CHANNELS, FIELDS, validate
 from tests import factories
 from tests.segments import reference
-from tests.segments.data import NOW, GuestSpec, OrderSpec, insert, make_locations
+from tests.segments.data import NOW, GuestSpec, OrderSpec, ScoreSpec, insert, make_locations
 
 DAY = timedelta(days=1)
 ITEMS = ("Smash Burger", "Fries", "Shake", "Salad")
@@ -167,9 +167,16 @@ ORDERS = st.builds(
     location=st.integers(0, 2), items=st.sets(st.sampled_from(ITEMS), max_size=2).map(tuple),
     server=st.sampled_from([*SERVERS, None]), tip_cents=st.sampled_from([0, 100, 250]),
 )
+RFM_GROUPS = ("Champions", "Loyal", "At risk", "Lost")
+SCORES = st.none() | st.builds(  # guest value rows (tests/scoring/test_segments.py has the edge cases)
+    ScoreSpec, rfm_group=st.sampled_from(RFM_GROUPS),
+    p_alive=st.none() | st.sampled_from([0.0, 0.05, 0.29999, 0.3, 0.5, 0.7, 0.95, 1.0]),
+    expected_visits_90d=st.none() | st.sampled_from([0.0, 0.5, 1.25, 3.0]),
+    predicted_value_12m_cents=st.none() | st.sampled_from([0, 500, 1250, 9999, 12001]),
+)
 GUESTS = st.builds(
     GuestSpec, orders=st.lists(ORDERS, max_size=6), email=st.booleans(), phone=st.booleans(),
-    opt_out=st.booleans(), tags=st.frozensets(st.sampled_from(TAGS), max_size=2),
+    opt_out=st.booleans(), tags=st.frozensets(st.sampled_from(TAGS), max_size=2), score=SCORES,
 )
 
 
@@ -184,13 +191,15 @@ def conditions(draw, location_ids):
         node["among"] = draw(st.sampled_from(["all", *CHANNELS]))
         return node
     if spec.kind == "set":
-        pool = {"location": location_ids, "item": ITEMS, "server": SERVERS, "tag": TAGS}[spec.choices]
+        pool = {"location": location_ids, "item": ITEMS, "server": SERVERS, "tag": TAGS, "rfm_group": RFM_GROUPS,
+                "churn_band": ("high", "medium", "low")}[spec.choices]
         node["value"] = sorted(draw(st.sets(st.sampled_from([*pool, "unknown"]), min_size=1, max_size=3)))
     else:
         one = {
             "count": st.integers(0, 7), "days": st.integers(0, 210), "flag": st.booleans(),
             "money": st.sampled_from([0, 5, 7, 12.5, 25, 50, 99, 120.01]),
             "date": st.integers(-2, 420).map(lambda d: (NOW - d * DAY).date().isoformat()),
+            "decimal": st.sampled_from([0, 0.5, 1.25, 3, 29.99, 30, 50, 70, 99.5]),
         }[spec.kind]
         node["value"] = sorted([draw(one), draw(one)]) if operator == "between" else draw(one)
     if spec.windowed and draw(st.booleans()):

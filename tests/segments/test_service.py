@@ -37,13 +37,14 @@ def test_pages_follow_the_sort_with_undated_guests_last_in_both_plans(session, c
     monkeypatch.setattr(service, "PER_PAGE", 4)
     expected = expected_ids(session, crowd.org.id, sort, direction)
 
-    def walk_pages():
+    def pages():
         return [guest.id for number in (1, 2, 3, 4)
                 for guest in service.members_page(crowd.org.id, ALL, page=number, sort=sort, direction=direction).rows]
 
-    assert walk_pages() == expected
-    monkeypatch.setattr(service, "SPARSE_SHARE", 10**9)  # every segment counts as sparse: find, then sort
-    assert walk_pages() == expected
+    monkeypatch.setattr(service, "SPARSE_BELOW", 0)  # walk the sort index
+    assert pages() == expected
+    monkeypatch.setattr(service, "SPARSE_BELOW", 10**9)  # find the members, then sort them
+    assert pages() == expected
 
 
 def test_page_numbers_are_clamped_and_totals_come_with_the_page(crowd):

@@ -1,0 +1,175 @@
+"""Marketing consent: Toast has none, so the portal keeps a per-guest opt-out (organization-wide: a guest is one
+profile across all locations), set by hand, by importing an unsubscribe list, or by a signed one-click link.
+
+Exports respect it (``portal.segments.exports`` leaves opted-out guests out unless asked; guest CSVs carry the
+``marketing_opt_out`` column). Nothing here commits or logs guest identifiers; audit details are ids and counts.
+"""
+import csv
+import io
+from dataclasses import dataclass, field
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
+
+from portal.audit import service as audit
+from portal.errors import InputError
+from portal.extensions import db
+from portal.guests.identity import normalize_email, normalize_phone
+from portal.models.guest import Guest, GuestCheck
+
+TOKEN_SALT = "unsubscribe"
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+MAX_IMPORT_VALUES = 100_000
+EMAIL_HEADERS = frozenset({"email", "e-mail", "email address", "email_address", "mail"})
+PHONE_HEADERS = frozenset({"phone", "phone number", "phone_number", "mobile", "cell", "sms"})
+LOOKUP_BATCH = 500
+
+
+# --- by hand and by link ----------------------------------------------------------------------------------------
+
+
+def set_opt_out(guest: Guest, opted_out: bool, *, source: str = "manual") -> bool:
+    """Opt a guest out of marketing (or back in). Audited "guest.opted_out" / "guest.opted_in" with the guest id
+    and the source ("manual", "link"). Returns whether anything changed (no audit row when nothing did).
+    InputError for an erased guest (it stays opted out for good)."""
+    if guest.erased_at is not None and not opted_out:
+        raise InputError("an erased guest cannot be opted back in")
+    if guest.marketing_opt_out == opted_out:
+        return False
+    guest.marketing_opt_out = opted_out
+    audit.record("guest.opted_out" if opted_out else "guest.opted_in", org_id=guest.org_id, target=guest,
+                 details={"guest_id": guest.id, "source": source})
+    db.session.flush()
+    return True
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def unsubscribe_token(guest: Guest) -> str:
+    """A signed, non-expiring token naming (org id, guest id)."""
+    return _serializer().dumps([guest.org_id, guest.id])
+
+
+def unsubscribe_url(guest: Guest) -> str:
+    """The absolute one-click unsubscribe link of a guest (for emails; List-Unsubscribe / List-Unsubscribe-Post)."""
+    return url_for("unsubscribe.confirm", token=unsubscribe_token(guest), _external=True)
+
+
+def guest_for_token(token: str) -> Guest | None:
+    """The guest a token names, or None for a bad signature, a malformed payload or a guest that is gone."""
+    try:
+        payload = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if not (isinstance(payload, list) and len(payload) == 2 and all(type(v) is int for v in payload)):
+        return None
+    org_id, guest_id = payload
+    return db.session.scalar(select(Guest).where(Guest.id == guest_id, Guest.org_id == org_id))
+
+
+# --- importing an unsubscribe list --------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    matched: int = 0  # distinct identifiers that named at least one guest
+    not_matched: int = 0  # valid identifiers no guest carries
+    invalid: int = 0  # non-empty cells that are neither an email nor a phone number
+    opted_out: int = 0  # guests newly opted out (0 when the list was imported before)
+    guest_ids: set[int] = field(default_factory=set)
+
+    def as_details(self) -> dict:
+        return {"matched": self.matched, "not_matched": self.not_matched, "invalid": self.invalid,
+                "opted_out": self.opted_out}
+
+
+def import_unsubscribes(org_id: int, data: bytes) -> ImportResult:
+    """Opt out every guest of the organization carrying an email or phone of an unsubscribe list (CSV, or one value
+    a line). Values are normalized like identity resolution does; a header row naming email/phone columns limits
+    reading to those columns. Idempotent. Audited "guest.opt_outs_imported" with counts only; the caller commits.
+    InputError for an empty, oversized or undecodable file."""
+    if not data or not data.strip():
+        raise InputError("the file is empty")
+    if len(data) > MAX_IMPORT_BYTES:
+        raise InputError(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("the file is not UTF-8 text") from None
+    if "\x00" in text:
+        raise InputError("the file is not a CSV file")
+    emails, phones, invalid = _values(text)
+    result = ImportResult(invalid=invalid)
+    for kind, values in (("email", emails), ("phone", phones)):
+        found = _guests_with(org_id, kind, values)
+        result.matched += len(found)
+        result.not_matched += len(values) - len(found)
+        result.guest_ids |= set().union(*found.values()) if found else set()
+    if result.guest_ids:
+        ids = sorted(result.guest_ids)
+        for start in range(0, len(ids), LOOKUP_BATCH):
+            chunk = ids[start:start + LOOKUP_BATCH]
+            result.opted_out += db.session.execute(
+                update(Guest).where(Guest.org_id == org_id, Guest.id.in_(chunk), Guest.marketing_opt_out.is_(False))
+                .values(marketing_opt_out=True)
+            ).rowcount or 0
+    audit.record("guest.opt_outs_imported", org_id=org_id, details=result.as_details())
+    db.session.flush()
+    return result
+
+
+def _values(text: str) -> tuple[set[str], set[str], int]:
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        raise InputError("the file is not a CSV file") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise InputError("the file is empty")
+    columns = None
+    header = [cell.strip().lower() for cell in rows[0]]
+    if any(name in EMAIL_HEADERS | PHONE_HEADERS for name in header):
+        columns = {i: "email" if name in EMAIL_HEADERS else "phone" for i, name in enumerate(header)
+                   if name in EMAIL_HEADERS | PHONE_HEADERS}
+        rows = rows[1:]
+    emails, phones, invalid, seen = set(), set(), 0, 0
+    for row in rows:
+        for index, cell in enumerate(row):
+            cell = cell.strip()
+            if not cell or (columns is not None and index not in columns):
+                continue
+            seen += 1
+            if seen > MAX_IMPORT_VALUES:
+                raise InputError(f"the file has more than {MAX_IMPORT_VALUES:,} values")
+            kind = columns[index] if columns is not None else ("email" if "@" in cell else "phone")
+            value = normalize_email(cell) if kind == "email" else normalize_phone(cell)
+            if value is None:
+                invalid += 1
+            else:
+                (emails if kind == "email" else phones).add(value)
+    return emails, phones, invalid
+
+
+def _guests_with(org_id: int, kind: str, values: set[str]) -> dict[str, set[int]]:
+    """identifier -> ids of the guests carrying it (on the guest or on any of its checks)."""
+    if not values:
+        return {}
+    guest_col = Guest.email if kind == "email" else Guest.phone
+    check_col = GuestCheck.email if kind == "email" else GuestCheck.phone
+    found: dict[str, set[int]] = {}
+    listed = sorted(values)
+    for start in range(0, len(listed), LOOKUP_BATCH):
+        chunk = listed[start:start + LOOKUP_BATCH]
+        for value, guest_id in db.session.execute(
+            select(guest_col, Guest.id).where(Guest.org_id == org_id, guest_col.in_(chunk))
+        ):
+            found.setdefault(value, set()).add(guest_id)
+        for value, guest_id in db.session.execute(
+            select(check_col, GuestCheck.guest_id).where(GuestCheck.org_id == org_id, check_col.in_(chunk),
+                                                         GuestCheck.guest_id.is_not(None))
+        ):
+            found.setdefault(value, set()).add(guest_id)
+    return found

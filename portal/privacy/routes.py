@@ -1,0 +1,111 @@
+"""Opt-out on the guest page, unsubscribe-list import, erasure (owners), and the guests' signed unsubscribe links."""
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.access import blocked_while_impersonating, owner_required
+from portal.errors import InputError
+from portal.extensions import csrf, db
+from portal.models import Guest
+from portal.privacy import bp, consent, erasure, unsubscribe_bp
+from portal.tenancy import current_org, get_or_404
+
+CONFIRM_WORD = "ERASE"
+ONE_CLICK = "One-Click"
+
+
+@bp.app_template_global("unsubscribe_url")
+def unsubscribe_url(guest) -> str:
+    return consent.unsubscribe_url(guest)
+
+
+def _fragment() -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+@bp.post("/<int:guest_id>/marketing")
+def marketing(guest_id):
+    """Set (opt_out=on) or clear (opt_out=off) the guest's marketing opt-out; marketers and owners."""
+    guest = get_or_404(Guest, guest_id)
+    choice = request.form.get("opt_out", "")
+    error, status = None, 200
+    if choice not in ("on", "off"):
+        error, status = "Choose whether the guest opts out.", 400
+    else:
+        try:
+            consent.set_opt_out(guest, choice == "on")
+        except InputError as exc:
+            db.session.rollback()
+            error, status = str(exc), 400
+        else:
+            db.session.commit()
+    if not _fragment():
+        return redirect(url_for("guests.show", guest_id=guest.id), code=303)
+    return render_template("privacy/_consent.html", guest=guest, error=error), status
+
+
+@bp.post("/<int:guest_id>/erase")
+@owner_required
+@blocked_while_impersonating
+def erase(guest_id):
+    """Owner only: erase the guest after typing the confirmation word."""
+    guest = get_or_404(Guest, guest_id)
+    if request.form.get("confirm", "").strip() != CONFIRM_WORD:
+        message = f"Type {CONFIRM_WORD} to confirm the erasure."
+        if _fragment():
+            return render_template("_error_fragment.html", message=message), 400
+        return render_template("error.html", status=400, message=message), 400
+    erasure.erase(guest, current_user.id)
+    db.session.commit()
+    url = url_for("guests.show", guest_id=guest.id)
+    if request.headers.get("HX-Request"):
+        return Response(status=200, headers={"HX-Redirect": url})
+    return redirect(url, code=303)
+
+
+@bp.route("/unsubscribes", methods=["GET", "POST"])
+def import_list():
+    """Upload an existing unsubscribe list (CSV of emails and/or phones); marketers and owners."""
+    result, error, status = None, None, 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise InputError("Choose a CSV file to import.")
+            data = upload.stream.read(consent.MAX_IMPORT_BYTES + 1)
+            result = consent.import_unsubscribes(current_org().id, data)
+        except InputError as exc:
+            db.session.rollback()
+            error, status = str(exc), 400
+        else:
+            db.session.commit()
+    template = "privacy/_import_result.html" if _fragment() else "privacy/import.html"
+    return render_template(template, result=result, error=error,
+                           max_mb=consent.MAX_IMPORT_BYTES // (1024 * 1024)), status
+
+
+# --- signed links for guests (no session) ------------------------------------------------------------------------
+
+
+def _guest_or_404(token: str) -> Guest:
+    guest = consent.guest_for_token(token)
+    if guest is None:
+        abort(404)
+    return guest
+
+
+@unsubscribe_bp.get("/<token>")
+def confirm(token):
+    guest = _guest_or_404(token)
+    return render_template("privacy/unsubscribe.html", token=token, done=guest.marketing_opt_out)
+
+
+@unsubscribe_bp.post("/<token>")
+@csrf.exempt
+def unsubscribe(token):
+    """One click (RFC 8058: a POST with ``List-Unsubscribe=One-Click``, no session, no CSRF token) or the confirm
+    page's button: the guest is opted out (idempotent)."""
+    guest = _guest_or_404(token)
+    one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+    consent.set_opt_out(guest, True, source="one_click" if one_click else "link")
+    db.session.commit()
+    return render_template("privacy/unsubscribe.html", token=token, done=True)

@@ -1,0 +1,157 @@
+"""Guest value for one organization: fit the models on its own visits, score every guest, store both.
+
+``fit_and_score`` is what the RQ job runs (nightly, after a backfill, on an owner's "Refit now"): one grouped SQL
+read of per-guest summaries (portal.scoring.summaries), vectorized fitting and scoring (portal.scoring.compute),
+and a bulk replace of the organization's ``guest_scores`` plus a ``model_fits`` record. The read and the fitting
+happen before anything is written, so the write transaction (and SQLite's write lock) lasts only for the
+delete + insert. The caller commits.
+
+The other functions read what was stored, for pages and exports.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models.base import utcnow
+from portal.models.scores import GuestScore, ModelFit
+from portal.predict import clv, diagnostics
+from portal.predict.rfm import CHURN_BAND_DESCRIPTIONS, SEGMENT_DESCRIPTIONS, SEGMENT_RULES
+from portal.scoring import compute, store, summaries
+
+CHURN_BANDS = ("high", "medium", "low")
+RFM_GROUPS = tuple(dict.fromkeys(rule.name for rule in SEGMENT_RULES))  # table order, each name once
+
+DEFINITIONS = {
+    "rfm_group": ("RFM group", "From quintiles within your organization: R = days since the last order day, "
+                  "F = visits (days with an order), M = net spend; each scored 1 (lowest fifth) to 5 (highest)."),
+    "p_alive": ("Chance still a guest", "P(alive): the BG/NBD model's probability that the guest has not stopped "
+                "coming, from how often they came and how long it has been. A guest seen on one day only has 1 by "
+                "construction (the model cannot see someone drop out before a second visit): look at their "
+                "expected visits instead."),
+    "expected_visits_90d": ("Expected visits, next 90 days", "Visits (days with an order) the model expects in "
+                            "the next 90 days, already weighted by the chance the guest is still coming."),
+    "predicted_value_12m": ("Predicted 12-month value", "Expected visits over the next 12 months times expected "
+                            "spend per visit (Gamma-Gamma model of repeat guests' spend), discounted month by "
+                            "month at the yearly rate shown on the Guest value page."),
+    "churn_band": ("Churn risk", "High below a 30% chance of still being a guest, medium below 70%, low otherwise."),
+    "expected_next_visit": ("Next visit, if still coming", "The median wait until the next visit for a guest who "
+                            "has not stopped coming, from the day of the last fit; blank beyond two years."),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    annual_discount_rate: float
+    thresholds: compute.Thresholds
+
+
+def settings() -> Settings:
+    """The app's settings for a fit (portal.config: CLV_ANNUAL_DISCOUNT_RATE, PREDICT_MIN_*)."""
+    config = current_app.config
+    return Settings(
+        annual_discount_rate=config.get("CLV_ANNUAL_DISCOUNT_RATE", clv.DEFAULT_ANNUAL_DISCOUNT_RATE),
+        thresholds=compute.Thresholds(
+            config.get("PREDICT_MIN_REPEAT_GUESTS", diagnostics.MIN_REPEAT_GUESTS),
+            config.get("PREDICT_MIN_HISTORY_DAYS", diagnostics.MIN_HISTORY_DAYS),
+        ),
+    )
+
+
+def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings | None = None,
+                  timings: dict | None = None) -> ModelFit:
+    """Fit the organization's models on its orders up to ``as_of`` (a UTC date, default today) and replace
+    every guest's score; returns the new ModelFit (flushed, not committed). ``timings``, when given, receives
+    the seconds of each step ("read", "fit and score", "write").
+
+    Raises ValueError when ``as_of`` is in the future (nothing is written then), and database errors as they come.
+    """
+    started = time.perf_counter()
+    timings = {} if timings is None else timings
+    today = utcnow().date()
+    as_of = as_of or today
+    if as_of > today:
+        raise ValueError(f"as_of {as_of} is in the future")
+    options = options or settings()
+    connection = db.session.connection()
+    first = summaries.first_order_day(connection, org_id, as_of)
+    history = (as_of - first).days if first else 0
+    calibration_end = as_of - timedelta(days=min(compute.holdout_days(history), history))
+    data = summaries.visit_summaries(connection, org_id, as_of, calibration_end)
+    timings["read"] = time.perf_counter() - started
+    scored = compute.score(data, summaries.day_number(as_of), history, summaries.day_number(calibration_end),
+                           annual_discount_rate=options.annual_discount_rate, thresholds=options.thresholds)
+    timings["fit and score"] = time.perf_counter() - started - timings["read"]
+    now = utcnow()
+    store.replace_scores(connection, org_id, scored.columns, now)
+    fit = ModelFit(
+        org_id=org_id, fitted_at=now, as_of=as_of, guests=scored.guests, repeat_guests=scored.repeat_guests,
+        history_days=history, backed=scored.backed, reason=" ".join([scored.reason, *scored.notes]),
+        params=scored.params, log_likelihood=scored.log_likelihood, calibration=scored.calibration,
+        discount_rate=options.annual_discount_rate,
+    )
+    db.session.add(fit)
+    db.session.flush()
+    store.prune_fits(connection, org_id)
+    fit.seconds = round(time.perf_counter() - started, 3)
+    timings["write"] = fit.seconds - timings["read"] - timings["fit and score"]
+    db.session.flush()
+    return fit
+
+
+def latest_fit(org_id: int) -> ModelFit | None:
+    return db.session.scalar(
+        select(ModelFit).where(ModelFit.org_id == org_id).order_by(ModelFit.fitted_at.desc(), ModelFit.id.desc())
+        .limit(1))
+
+
+def score_of(org_id: int, guest_id: int) -> GuestScore | None:
+    return db.session.scalar(select(GuestScore).where(GuestScore.org_id == org_id, GuestScore.guest_id == guest_id))
+
+
+def scores_for(org_id: int, guest_ids: list[int]) -> dict[int, GuestScore]:
+    """Guest id -> score, for a chunk of guests (exports)."""
+    if not guest_ids:
+        return {}
+    rows = db.session.scalars(
+        select(GuestScore).where(GuestScore.org_id == org_id, GuestScore.guest_id.in_(guest_ids)))
+    return {row.guest_id: row for row in rows}
+
+
+def group_counts(org_id: int) -> Counter:
+    """RFM group -> scored guests in it."""
+    return Counter(dict(db.session.execute(
+        select(GuestScore.rfm_group, func.count()).where(GuestScore.org_id == org_id)
+        .group_by(GuestScore.rfm_group)).all()))
+
+
+def band_counts(org_id: int) -> Counter:
+    """Churn band -> scored guests in it (empty when the model is not backed)."""
+    return Counter(dict(db.session.execute(
+        select(GuestScore.churn_band, func.count())
+        .where(GuestScore.org_id == org_id, GuestScore.churn_band.is_not(None))
+        .group_by(GuestScore.churn_band)).all()))
+
+
+def group_rules() -> list[dict]:
+    """Each RFM group with its description and the (R, FM) score boxes that make it up."""
+    boxes: dict[str, list] = {name: [] for name in RFM_GROUPS}
+    for rule in SEGMENT_RULES:
+        boxes[rule.name].append((rule.recency, rule.fm))
+    return [{"name": name, "description": SEGMENT_DESCRIPTIONS[name], "boxes": boxes[name]} for name in RFM_GROUPS]
+
+
+def band_rules() -> list[tuple[str, str]]:
+    return [(band, CHURN_BAND_DESCRIPTIONS[band]) for band in CHURN_BANDS]
+
+
+def guest_value(org_id: int, guest_id: int) -> dict:
+    """What the guest page shows: the guest's score (None before the first fit or without a counted order),
+    whether the model figures are backed, and the definitions."""
+    return {"score": score_of(org_id, guest_id), "fit": latest_fit(org_id), "definitions": DEFINITIONS}

@@ -1,6 +1,6 @@
 """Benchmark: the guest-value job on N guests in the database (default 1,000,000), on SQLite and PostgreSQL.
 
-Usage: .venv/bin/python bench/predict_db.py [--guests N] [--database-url URL ...] [--seed S]
+Usage: .venv/bin/python bench/predict_db.py [--guests N] [--database-url URL ...] [--seed S] [--reuse]
 
 For each database: a fresh schema (migrations), then guests drawn from known BG/NBD and Gamma-Gamma parameters
 over two years (one order per visit day, written straight into ``guests``, ``orders`` and ``guest_orders`` with
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.fernet import Fernet  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.crypto import encrypt  # noqa: E402
@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--database-url", action="append", dest="urls",
                         help="repeatable; default: a SQLite file under /tmp and $BENCH_POSTGRES_URL if set")
+    parser.add_argument("--reuse", action="store_true", help="keep what an earlier run wrote (same --guests)")
     parser.add_argument("--fit-only", type=int, metavar="ORG_ID", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     if args.fit_only:
@@ -231,11 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         [os.environ["BENCH_POSTGRES_URL"]] if os.environ.get("BENCH_POSTGRES_URL") else [])
     for url in urls:
         log(f"== {url.split('@')[-1]}")
-        fresh_database(url)
+        if not args.reuse:
+            fresh_database(url)
         app = build_app(url)
         with app.app_context():
             upgrade()
-            org_id = load(url, args.guests, args.seed)
+            org_id = db.session.scalar(select(Organization.id).where(Organization.slug == "bench"))
+            if org_id is None:
+                org_id = load(url, args.guests, args.seed)
             db.session.remove()
             db.engine.dispose()
         child = subprocess.run([sys.executable, __file__, "--fit-only", str(org_id), "--database-url", url],

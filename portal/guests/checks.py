@@ -25,11 +25,11 @@ class Config:
         dining = {o.dining_option_guid for o in orders if o.dining_option_guid}
         servers = {o.server_guid for o in orders if o.server_guid}
         items = {s.item_guid for o in orders for c in o.checks for s in c.selections if s.item_guid}
-        self.channels = {key: DiningOption(behavior=behavior, curbside=curbside).channel
-                         for key, (behavior, curbside) in loading.lookup(loading.DINING, locations, dining).items()}
-        self.servers = {key: _employee_name(*names)
-                        for key, names in loading.lookup(loading.EMPLOYEES, locations, servers).items()}
-        self.items = {key: name or None for key, (name,) in loading.lookup(loading.MENU_ITEMS, locations, items).items()}
+        found = loading.config(locations, dining, servers, items)
+        self.channels = {key: DiningOption(behavior=behavior, curbside=bool(flag)).channel
+                         for key, (behavior, _, _, flag) in found["dining"].items()}
+        self.servers = {key: _employee_name(*names) for key, (*names, _) in found["servers"].items()}
+        self.items = {key: name or None for key, (name, _, _, _) in found["items"].items()}
 
 
 def _employee_name(first: str | None, chosen: str | None, last: str | None) -> str | None:

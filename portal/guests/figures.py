@@ -2,6 +2,7 @@
 
 ``DEFINITIONS`` is the product: the UI shows these texts next to the figures.
 """
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,11 @@ class Summary:
     items: list[dict] = field(default_factory=list)
     facts: list[dict] = field(default_factory=list)
 
+    def digest(self) -> str:
+        """A hash of everything derived (the values are built in a fixed order, so repr is stable)."""
+        text = repr((self.values, self.orders, self.locations, self.items, self.facts))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
 
 def _in(name: str):
     return bindparam(name, expanding=True)
@@ -57,7 +63,9 @@ ROWS = select(
     _gc.guest_id, _gc.order_id, _gc.location_id, _gc.check_guid, _gc.email, _gc.phone, _gc.customer_guid,
     _gc.first_name, _gc.last_name, _gc.opened_at, _gc.channel, _gc.counted, _gc.net_cents, _gc.tip_cents,
     _gc.server_guid, _gc.server_name, _gc.address, _gc.vehicle, _gc["items"], _gc.card_types,
-).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(_in("ids")))
+    _guest.c.profile_digest,
+).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).where(
+    _gc.org_id == bindparam("org"), _gc.guest_id.in_(_in("ids")))
 UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
 DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(_in("ids")),
                                                     GuestOrder.__table__.c.order_id.in_(_in("orders")))
@@ -65,27 +73,42 @@ LINKS = (GuestLocation, GuestItem, GuestFact)
 DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(_in("ids"))) for model in LINKS}
 
 
-def recompute(org_id: int, guest_ids: set[int], order_ids: set[int]) -> None:
+def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False) -> None:
     """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
-    (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped."""
+    (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
+
+    A guest whose derived data hashes to its stored ``profile_digest`` is left alone (most order updates, such
+    as payments and closeouts of orders that do not change what the profile shows), unless ``force``.
+    """
     ids = sorted(g for g in guest_ids if g is not None)
     if not ids:
         return
     db.session.flush()
     conn = db.session.connection()
-    rows = defaultdict(list)
+    rows, stored = defaultdict(list), {}
     for row in conn.execute(ROWS, {"org": org_id, "ids": ids}):
         rows[row.guest_id].append(row)
+        stored[row.guest_id] = row.profile_digest
     now = utcnow()
-    figures, orders, links = [], [], {model: [] for model in LINKS}
+    changed, figures, orders, links = [], [], [], {model: [] for model in LINKS}
     for guest_id in ids:
         summary = summarize(rows[guest_id])
-        figures.append({"b_id": guest_id, "b_org": org_id, "updated_at": now, **summary.values})
+        digest = summary.digest()
+        if not force and guest_id in stored and stored[guest_id] == digest:
+            continue
+        changed.append(guest_id)
+        figures.append({"b_id": guest_id, "b_org": org_id, "updated_at": now, "profile_digest": digest,
+                        **summary.values})
         for part in summary.orders:
             if part["order_id"] in order_ids:
                 orders.append({"guest_id": guest_id, "org_id": org_id, **part})
         for model, parts in zip(LINKS, (summary.locations, summary.items, summary.facts)):
             links[model].extend({"guest_id": guest_id, "org_id": org_id, **part} for part in parts)
+    if changed:
+        _write(conn, changed, order_ids, figures, orders, links)
+
+
+def _write(conn, ids: list[int], order_ids: set[int], figures: list, orders: list, links: dict) -> None:
     conn.execute(UPDATE_GUEST, figures)
     _expire_guests(set(ids))
     if order_ids:

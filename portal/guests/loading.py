@@ -7,7 +7,7 @@ objects. Selections and payments are read only for checks that carry a customer.
 from collections import defaultdict
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, case, cast, literal, null, select, union_all
 
 from portal.extensions import db
 from portal.models import CheckPayment, CheckSelection, DiningOption, Employee, MenuItem, Order, OrderCheck
@@ -30,15 +30,20 @@ PAYMENTS = select(_p.check_id, _p.card_type, _p.tip_cents, _p.refund_cents, _p.t
                   _p.payment_status).where(_p.check_id.in_(_in("ids"))).order_by(_p.id)
 
 
-def _config(model, *columns):
+def _config(model, kind: str, names: tuple[str, ...], flag=None):
     t = model.__table__.c
-    return select(t.location_id, t.guid, *(t[c] for c in columns)).where(
-        t.location_id.in_(_in("locations")), t.guid.in_(_in("guids")))
+    texts = [t[name] for name in names] + [null()] * (3 - len(names))
+    return select(literal(kind).label("kind"), t.location_id, t.guid, *(cast(c, String) for c in texts),
+                  (flag if flag is not None else literal(0)).label("flag")).where(
+        t.location_id.in_(_in("locations")), t.guid.in_(_in(kind)))
 
 
-DINING = _config(DiningOption, "behavior", "curbside")
-EMPLOYEES = _config(Employee, "first_name", "chosen_name", "last_name")
-MENU_ITEMS = _config(MenuItem, "name")
+# Dining options, employees and menu items the orders point at, in one round trip (kind, location, guid, texts).
+CONFIG = union_all(
+    _config(DiningOption, "dining", ("behavior",), case((DiningOption.__table__.c.curbside, 1), else_=0)),
+    _config(Employee, "servers", ("first_name", "chosen_name", "last_name")),
+    _config(MenuItem, "items", ("name",)),
+)
 
 
 def orders(org_id: int, ids: list[int]) -> list[SimpleNamespace]:
@@ -62,12 +67,16 @@ def orders(org_id: int, ids: list[int]) -> list[SimpleNamespace]:
     return found
 
 
-def lookup(statement, locations: set[int], guids: set[str]) -> dict[tuple[int, str], tuple]:
-    """(location id, guid) -> the other selected columns, for config rows of these locations and GUIDs."""
-    if not guids:
-        return {}
-    rows = db.session.connection().execute(statement, {"locations": sorted(locations), "guids": sorted(guids)})
-    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
+def config(locations: set[int], dining: set[str], servers: set[str], items: set[str]) -> dict[str, dict]:
+    """kind ("dining", "servers", "items") -> {(location id, guid): (text1, text2, text3, flag)}."""
+    found = {"dining": {}, "servers": {}, "items": {}}
+    if not (dining or servers or items):
+        return found
+    params = {"locations": sorted(locations), "dining": sorted(dining), "servers": sorted(servers),
+              "items": sorted(items)}
+    for row in db.session.connection().execute(CONFIG, params):
+        found[row[0]][(row[1], row[2])] = tuple(row[3:])
+    return found
 
 
 def group_by(rows, key: str) -> dict:

@@ -34,7 +34,7 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
         _apply_batch(org_id, ids[start:start + BATCH])
 
 
-def _apply_batch(org_id: int, ids: list[int]) -> None:
+def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
     erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
     orders = loading.orders(org_id, ids)
     fresh = check_facts(orders)
@@ -72,7 +72,7 @@ def _apply_batch(org_id: int, ids: list[int]) -> None:
         touched |= outcome.changed
         orders |= outcome.moved_orders
     touched |= fast.changed
-    figures.recompute(org_id, touched - {None}, orders)
+    figures.recompute(org_id, touched - {None}, orders, force=force)
 
 
 def _identified(row: GuestCheck) -> bool:
@@ -86,7 +86,7 @@ def rebuild(org_id: int, progress=None) -> int:
     """
     order_ids = db.session.scalars(select(Order.id).where(Order.org_id == org_id).order_by(Order.id)).all()
     for start in range(0, len(order_ids), BATCH):
-        _apply_batch(org_id, order_ids[start:start + BATCH])
+        _apply_batch(org_id, order_ids[start:start + BATCH], force=True)
         if progress is not None:
             progress(min(start + BATCH, len(order_ids)), len(order_ids))
     return len(order_ids)

@@ -24,6 +24,7 @@ ACTIONS = {
     "credentials.changed": "Toast credentials changed",
     "export.downloaded": "Export downloaded",
     "guest.merged": "Guests merged",
+    "guest.unmerged": "Guest merge undone",
     "guest.erased": "Guest erased",
     "guest.opted_out": "Guest opted out of marketing",
     "guest.opted_in": "Guest opted back in to marketing",

@@ -75,6 +75,9 @@ class Guest(TenantScoped, Timestamped, db.Model):
     location_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     favorite_item: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Digest of everything portal.guests.figures derives for the guest: an order change that alters none of it
+    # (a tip adjustment on another guest's split check, a nightly closeout) writes nothing.
+    profile_digest: Mapped[str | None] = mapped_column(String(32))
 
     @property
     def display_name(self) -> str:

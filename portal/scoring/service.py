@@ -67,7 +67,8 @@ def settings() -> Settings:
 def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings | None = None,
                   timings: dict | None = None) -> ModelFit:
     """Fit the organization's models on its orders up to ``as_of`` (a UTC date, default today) and replace
-    every guest's score; returns the new ModelFit (flushed, not committed). ``timings``, when given, receives
+    every guest's score; returns the new ModelFit (flushed, not committed; on SQLite the read is committed
+    first, see below). ``timings``, when given, receives
     the seconds of each step ("read", "fit and score", "write").
 
     Raises ValueError when ``as_of`` is in the future (nothing is written then), and database errors as they come.
@@ -84,6 +85,11 @@ def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings |
     history = (as_of - first).days if first else 0
     calibration_end = as_of - timedelta(days=min(compute.holdout_days(history), history))
     data = summaries.visit_summaries(connection, org_id, as_of, calibration_end)
+    if connection.dialect.name == "sqlite":
+        # End the read transaction (nothing is written yet): in WAL mode a write that starts from an old read
+        # snapshot fails at once (SQLITE_BUSY_SNAPSHOT) if a sync committed orders during the fit.
+        db.session.commit()
+        connection = db.session.connection()
     timings["read"] = time.perf_counter() - started
     scored = compute.score(data, summaries.day_number(as_of), history, summaries.day_number(calibration_end),
                            annual_discount_rate=options.annual_discount_rate, thresholds=options.thresholds)

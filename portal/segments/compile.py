@@ -27,7 +27,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from portal.models.guest import Guest, GuestOrder
 from portal.models.guest_links import GuestFact, GuestItem, GuestLocation, GuestTag
-from portal.segments.rules import FIELDS, PERCENT_OPERATORS, percentile_rank_size, to_cents
+from portal.segments.rules import FIELDS, PERCENT_OPERATORS, conditions, percentile_rank_size, to_cents
 from portal.segments.scored import scored_clause
 
 DAY = timedelta(days=1)
@@ -76,6 +76,7 @@ class Compiler:
     org_id: int
     now: datetime
     _populations: dict = field(default_factory=dict)
+    _alone: bool = False
 
     def __post_init__(self):
         # SQLite's planner (no histograms) walks a figure's own index and looks up each row sooner than scan the
@@ -84,10 +85,13 @@ class Compiler:
         self._sqlite = self.session.get_bind().dialect.name == "sqlite"
 
     def _column(self, column, selective: bool = False):
-        return unindexed(column) if self._sqlite and not selective else column
+        return unindexed(column) if self._sqlite and not (selective or self._alone) else column
 
     def where(self, tree: dict) -> ColumnElement[bool]:
         """The WHERE clause for a validated rule tree (without the organization filter: see ``members``)."""
+        tree = _without_implied(tree)
+        # A lone comparison is best served by its own index (index-only for the count): no ``+column`` then.
+        self._alone = len(list(conditions(tree))) == 1
         return self._node(tree)[0]
 
     def members(self, tree: dict):
@@ -235,6 +239,27 @@ class Compiler:
             return lambda values: select(GuestFact.guest_id).where(
                 GuestFact.org_id == org, GuestFact.kind == "server", GuestFact.value.in_(values))
         return lambda values: select(GuestTag.guest_id).where(GuestTag.org_id == org, GuestTag.tag.in_(values))
+
+
+def _without_implied(node: dict) -> dict:
+    """The tree without conditions a sibling implies: "top p% of guests with a delivery order" already means
+    "at least 1 delivery order", so that sibling (in the same AND group) only costs a column check per guest."""
+    if "op" not in node:
+        return node
+    children = [_without_implied(child) for child in node["rules"]]
+    if node["op"] == "and":
+        populations = {c["among"] for c in children if c.get("operator") in PERCENT_OPERATORS}
+        implied = [c for c in children if _is_population(c, populations)]
+        children = [c for c in children if not any(c is i for i in implied)] or children[:1]
+    return {"op": node["op"], "rules": children}
+
+
+def _is_population(node: dict, populations: set[str]) -> bool:
+    """Whether a condition reads "has an order in channel X" for an X in ``populations``."""
+    if "op" in node or node.get("window_days") or not node["field"].endswith("_orders"):
+        return False
+    channel = node["field"].removesuffix("_orders")
+    return channel in populations and (node["operator"], node["value"]) in (("gte", 1), ("gt", 0))
 
 
 def _ranks(operator: str, value) -> tuple[int, ...]:

@@ -4,7 +4,6 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from portal.guests.service import apply_orders
 from portal.sync.store import store_orders
 from portal.toast.decoding import decode_order
 
@@ -73,12 +72,11 @@ def simple(email=None, phone=None, amount=10.0, opened=None, cust_guid=None, cou
 
 
 def ingest(location, *orders: dict) -> list[int]:
-    """Store orders (each copy newer than any before) and apply them to guests; returns the order ids."""
+    """Store orders (each copy newer than any before) through the sync store, which applies them to guests;
+    returns the order ids."""
     payloads = []
     for data in orders:
         data = json.loads(json.dumps(data))
         data["modifiedDate"] = ts(BASE + timedelta(days=3650, seconds=next(_modified)))
         payloads.append(decode_order(json.dumps(data).encode()))
-    written = store_orders(location, payloads).written
-    apply_orders(location.org_id, written)
-    return written
+    return store_orders(location, payloads).written  # the sync store calls apply_orders in its transaction

@@ -185,6 +185,19 @@ def test_an_order_change_touches_only_the_guests_involved(world):
     assert untouched.updated_at == before
 
 
+def test_an_update_that_changes_nothing_the_profile_shows_writes_nothing(world):
+    data = simple(email="a@example.com", amount=12)
+    ingest(world.location, data)
+    guest = world.guest("e:a@example.com")
+    before = (guest.updated_at, guest.profile_digest)
+    data["checks"][0]["paymentStatus"] = "CLOSED"  # a nightly closeout: a newer copy, same figures
+    ingest(world.location, data)
+    assert (guest.updated_at, guest.profile_digest) == before
+    data["checks"][0]["amount"] = 13
+    ingest(world.location, data)
+    assert guest.net_spend_cents == 1300 and guest.profile_digest != before[1]
+
+
 def test_orders_of_another_organization_are_ignored(world, session):
     from tests.guests.conftest import make_world
 

@@ -104,6 +104,10 @@ EDGE_CASES = [
     rules(cond("has_email", "is", False), cond("marketing_opt_out", "is", True), op="or"),
     rules(rules(cond("order_count", "gte", 2), cond("delivery_orders", "gte", 1)),
           rules(cond("tag", "any_of", ["vip"]), cond("days_since_last_order", "lt", 7), op="or")),
+    rules(cond("delivery_orders", "gte", 1), cond("delivery_spend", "top_percent", 50, among="delivery")),
+    rules(cond("dine_in_orders", "gt", 0), cond("net_spend", "bottom_percent", 50, among="dine_in")),
+    rules(cond("delivery_orders", "gte", 1), cond("delivery_spend", "top_percent", 50, among="delivery"), op="or"),
+    rules(cond("takeout_orders", "gte", 1), cond("delivery_spend", "top_percent", 50, among="delivery")),
     rules(),
 ]
 

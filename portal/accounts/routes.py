@@ -1,15 +1,14 @@
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.access import owner_required
 from portal.accounts import bp
 from portal.accounts.forms import NewUserForm, RoleForm
 from portal.accounts.service import change_role, create_user, remove_user
-from portal.errors import InputError
 from portal.extensions import db
 from portal.models import User
 from portal.tenancy import current_org, get_or_404, scoped
+from portal.transaction import commit_or_error
 
 
 def _members():
@@ -35,12 +34,10 @@ def create():
     form = NewUserForm()
     if not form.validate_on_submit():
         return _render(form, error=_first_error(form), status=400, fragment=True)
-    try:
-        user, password = create_user(form.email.data, org=current_org(), role=form.role.data)
-    except InputError as exc:
-        db.session.rollback()
-        return _render(form, error=str(exc), status=400, fragment=True)
-    db.session.commit()
+    created, error = commit_or_error(lambda: create_user(form.email.data, org=current_org(), role=form.role.data))
+    if error:
+        return _render(form, error=error, status=400, fragment=True)
+    user, password = created
     return _render(created=user, password=password, fragment=True)
 
 
@@ -49,28 +46,18 @@ def create():
 def update_role(user_id):
     user = get_or_404(User, user_id)
     form = RoleForm()
-    try:
-        if not form.validate_on_submit():
-            raise InputError(_first_error(form))
-        change_role(current_user, user, form.role.data)
-    except InputError as exc:
-        db.session.rollback()
-        return _render(error=str(exc), status=400, fragment=True)
-    db.session.commit()
-    return _render(fragment=True)
+    if not form.validate_on_submit():
+        return _render(error=_first_error(form), status=400, fragment=True)
+    _, error = commit_or_error(lambda: change_role(current_user, user, form.role.data))
+    return _render(error=error, status=400 if error else 200, fragment=True)
 
 
 @bp.post("/<int:user_id>/remove")
 @owner_required
 def remove(user_id):
     user = get_or_404(User, user_id)
-    try:
-        remove_user(current_user, user)
-    except InputError as exc:
-        db.session.rollback()
-        return _render(error=str(exc), status=400, fragment=True)
-    db.session.commit()
-    return _render(fragment=True)
+    _, error = commit_or_error(lambda: remove_user(current_user, user))
+    return _render(error=error, status=400 if error else 200, fragment=True)
 
 
 def _first_error(form) -> str:

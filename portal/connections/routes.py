@@ -10,6 +10,7 @@ from portal.models import Location, ToastConnection
 from portal.sync import runs
 from portal.tenancy import current_org, get_or_404, scoped
 from portal.toast.errors import ToastError
+from portal.transaction import commit_or_error
 
 
 def _summaries():
@@ -35,16 +36,11 @@ def status():
 def new():
     form, error = ConnectionForm(), None
     if form.validate_on_submit():
-        try:
-            connection = service.create_connection(
-                current_org(), host=form.host.data, client_id=form.client_id.data,
-                client_secret=form.client_secret.data, webhook_secret=form.webhook_secret.data,
-            )
-        except InputError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+        connection, error = commit_or_error(lambda: service.create_connection(
+            current_org(), host=form.host.data, client_id=form.client_id.data,
+            client_secret=form.client_secret.data, webhook_secret=form.webhook_secret.data,
+        ))
+        if not error:
             return redirect(url_for("connections.locations", connection_id=connection.id), code=303)
     status = 400 if form.is_submitted() else 200
     return render_template("connections/new.html", form=form, error=error), status
@@ -70,13 +66,14 @@ def connect(connection_id):
     connection = get_or_404(ToastConnection, connection_id)
     guids = [guid.lower() for guid in request.form.getlist("guid")][:500]
     names = {guid: request.form.get(f"name-{guid}", "")[:255] for guid in guids}
-    try:
+
+    def connect_picked():
         service.parse_guids(" ".join(guids))
-        connected = service.connect_locations(connection, guids, names)
-    except InputError as exc:
-        db.session.rollback()
-        return render_template("_error_fragment.html", message=str(exc)), 400
-    db.session.commit()
+        return service.connect_locations(connection, guids, names)
+
+    connected, error = commit_or_error(connect_picked)
+    if error:
+        return render_template("_error_fragment.html", message=error), 400
     for location in connected:
         runs.start(location, runs.CONFIG, at_front=True)
         runs.start(location, runs.BACKFILL)
@@ -88,14 +85,11 @@ def connect(connection_id):
 def reconnect(connection_id):
     connection = get_or_404(ToastConnection, connection_id)
     form = ReconnectForm()
-    try:
-        if not form.validate_on_submit():
-            raise InputError("enter the new client secret")
-        service.replace_secret(connection, form.client_secret.data)
-    except InputError as exc:
-        db.session.rollback()
-        return render_template("_error_fragment.html", message=str(exc)), 400
-    db.session.commit()
+    error = "enter the new client secret"
+    if form.validate_on_submit():
+        _, error = commit_or_error(lambda: service.replace_secret(connection, form.client_secret.data))
+    if error:
+        return render_template("_error_fragment.html", message=error), 400
     return redirect(url_for("connections.index"), code=303)
 
 

@@ -48,9 +48,20 @@ class Summary:
     facts: list[dict] = field(default_factory=list)
 
     def digest(self) -> str:
-        """A hash of everything derived (the values are built in a fixed order, so repr is stable)."""
-        text = repr((self.values, self.orders, self.locations, self.items, self.facts))
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        """Hashes of what is derived, one per stored part (``DIGEST_PARTS``), concatenated: a change rewrites only
+        the parts whose hash moved. The values are built in a fixed order, so their repr is stable."""
+        parts = ((self.values, self.orders), self.locations, self.items, self.facts)
+        return "".join(hashlib.blake2b(repr(part).encode(), digest_size=8).hexdigest() for part in parts)
+
+
+LINKS = (GuestLocation, GuestItem, GuestFact)
+PART = 16  # hex characters of one part's hash in ``Guest.profile_digest``: figures and orders, then each link
+
+
+def _changed_parts(old: str | None, new: str) -> list[bool]:
+    """Per part (figures and orders, then each of ``LINKS``): does it differ from the stored digest?"""
+    old = old or ""
+    return [old[i:i + PART] != new[i:i + PART] for i in range(0, len(new), PART)]
 
 
 def _in(name: str):
@@ -69,7 +80,6 @@ ROWS = select(
 UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
 DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(_in("ids")),
                                                     GuestOrder.__table__.c.order_id.in_(_in("orders")))
-LINKS = (GuestLocation, GuestItem, GuestFact)
 DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(_in("ids"))) for model in LINKS}
 
 
@@ -78,7 +88,9 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
     (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
 
     A guest whose derived data hashes to its stored ``profile_digest`` is left alone (most order updates, such
-    as payments and closeouts of orders that do not change what the profile shows), unless ``force``.
+    as payments and closeouts of orders that do not change what the profile shows), and of a changed guest only
+    the parts that changed are rewritten (a refund moves the figures, not the guest's locations, items or
+    facts); ``force`` rewrites everything.
     """
     ids = sorted(g for g in guest_ids if g is not None)
     if not ids:
@@ -90,35 +102,42 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
         rows[row.guest_id].append(row)
         stored[row.guest_id] = row.profile_digest
     now = utcnow()
-    changed, figures, orders, links = [], [], [], {model: [] for model in LINKS}
+    figures, orders = [], []
+    # Per part: the guests to rewrite, and their new rows (the figures part's rows are guest_orders).
+    rewrite = {part: ([], []) for part in (GuestOrder, *LINKS)}
     for guest_id in ids:
         summary = summarize(rows[guest_id])
         digest = summary.digest()
-        if not force and guest_id in stored and stored[guest_id] == digest:
+        if not force and stored.get(guest_id) == digest:
             continue
-        changed.append(guest_id)
         figures.append({"b_id": guest_id, "b_org": org_id, "updated_at": now, "profile_digest": digest,
                         **summary.values})
-        for part in summary.orders:
-            if part["order_id"] in order_ids:
-                orders.append({"guest_id": guest_id, "org_id": org_id, **part})
-        for model, parts in zip(LINKS, (summary.locations, summary.items, summary.facts)):
-            links[model].extend({"guest_id": guest_id, "org_id": org_id, **part} for part in parts)
-    if changed:
-        _write(conn, changed, order_ids, figures, orders, links)
+        parts = (
+            [part for part in summary.orders if part["order_id"] in order_ids],
+            summary.locations, summary.items, summary.facts,
+        )
+        changed = _changed_parts(None if force else stored.get(guest_id), digest)
+        for model, new_rows, differs in zip(rewrite, parts, changed):
+            if differs:
+                rewrite[model][0].append(guest_id)
+                rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
+    if figures:
+        conn.execute(UPDATE_GUEST, figures)
+        _expire_guests({row["b_id"] for row in figures})
+        _rewrite(conn, rewrite, order_ids)
 
 
-def _write(conn, ids: list[int], order_ids: set[int], figures: list, orders: list, links: dict) -> None:
-    conn.execute(UPDATE_GUEST, figures)
-    _expire_guests(set(ids))
-    if order_ids:
-        conn.execute(DELETE_ORDERS, {"ids": ids, "orders": sorted(order_ids)})
-    if orders:
-        conn.execute(GuestOrder.__table__.insert(), orders)
-    for model, values in links.items():
-        conn.execute(DELETE_LINKS[model], {"ids": ids})
-        if values:
-            conn.execute(model.__table__.insert(), values)
+def _rewrite(conn, rewrite: dict, order_ids: set[int]) -> None:
+    """Delete and insert the rows of the parts that changed (guest_orders only for ``order_ids``)."""
+    for model, (guest_ids, new_rows) in rewrite.items():
+        if not guest_ids or (model is GuestOrder and not order_ids):
+            continue
+        if model is GuestOrder:
+            conn.execute(DELETE_ORDERS, {"ids": guest_ids, "orders": sorted(order_ids)})
+        else:
+            conn.execute(DELETE_LINKS[model], {"ids": guest_ids})
+        if new_rows:
+            conn.execute(model.__table__.insert(), new_rows)
 
 
 def _expire_guests(ids: set[int]) -> None:

@@ -11,6 +11,7 @@ from portal.guests.figures import COUNTED, DEFINITIONS
 from portal.guests.queries import SORTS, ListQuery, list_page, org_locations
 from portal.models import Guest, GuestDuplicate, GuestMerge
 from portal.tenancy import current_org, get_or_404
+from portal.transaction import commit_or_error
 
 
 def _fragment() -> bool:
@@ -114,45 +115,30 @@ def remove_tag(guest_id, tag_id):
 
 
 def _tags(guest, change):
-    error, status = None, 200
-    try:
-        change()
-    except InputError as exc:
-        db.session.rollback()
-        error, status = str(exc), 400
-    else:
-        db.session.commit()
+    _, error = commit_or_error(change)
     if not _fragment():
         return redirect(url_for("guests.show", guest_id=guest.id), code=303)
-    return render_template("guests/_tags.html", guest=guest, tags=detail.tags(guest), error=error), status
+    return render_template("guests/_tags.html", guest=guest, tags=detail.tags(guest), error=error), \
+        400 if error else 200
 
 
 @bp.post("/<int:guest_id>/notes")
 def add_note(guest_id):
     guest = get_or_404(Guest, guest_id)
-    error, status = None, 200
-    try:
-        service.add_note(guest, request.form.get("body", ""), current_user.id)
-    except InputError as exc:
-        db.session.rollback()
-        error, status = str(exc), 400
-    else:
-        db.session.commit()
+    _, error = commit_or_error(lambda: service.add_note(guest, request.form.get("body", ""), current_user.id))
     if not _fragment():
         return redirect(url_for("guests.show", guest_id=guest.id), code=303)
-    return render_template("guests/_notes.html", guest=guest, notes=detail.notes(guest), error=error), status
+    return render_template("guests/_notes.html", guest=guest, notes=detail.notes(guest), error=error), \
+        400 if error else 200
 
 
 @bp.post("/duplicates/<int:duplicate_id>/merge")
 @owner_required
 def merge(duplicate_id):
     duplicate = get_or_404(GuestDuplicate, duplicate_id)
-    try:
-        guest = service.merge(duplicate, current_user.id)
-    except InputError as exc:
-        db.session.rollback()
-        return render_template("_error_fragment.html", message=str(exc)), 400
-    db.session.commit()
+    guest, error = commit_or_error(lambda: service.merge(duplicate, current_user.id))
+    if error:
+        return render_template("_error_fragment.html", message=error), 400
     return _see(url_for("guests.show", guest_id=guest.id))
 
 
@@ -160,12 +146,9 @@ def merge(duplicate_id):
 @owner_required
 def unmerge(merge_id):
     record = get_or_404(GuestMerge, merge_id)
-    try:
-        service.unmerge(record, current_user.id)
-    except InputError as exc:
-        db.session.rollback()
-        return render_template("_error_fragment.html", message=str(exc)), 400
-    db.session.commit()
+    _, error = commit_or_error(lambda: service.unmerge(record, current_user.id))
+    if error:
+        return render_template("_error_fragment.html", message=error), 400
     return _see(url_for("guests.duplicates"))
 
 

@@ -1,10 +1,10 @@
 from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
-from portal.errors import InputError
 from portal.extensions import db
 from portal.impersonation import bp, guard, service
 from portal.impersonation.forms import StartForm
+from portal.transaction import commit_or_error
 
 
 @bp.route("/tenants/<int:org_id>/view-as", methods=["GET", "POST"])
@@ -15,16 +15,11 @@ def start(org_id):
     form = StartForm()
     error = None
     if form.validate_on_submit():
-        try:
-            impersonation = service.start(
-                current_user, org.id, form.reason.data, allow_changes=form.allow_changes.data,
-                minutes=current_app.config["IMPERSONATION_MINUTES"], active=g.get("impersonation"),
-            )
-        except InputError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+        impersonation, error = commit_or_error(lambda: service.start(
+            current_user, org.id, form.reason.data, allow_changes=form.allow_changes.data,
+            minutes=current_app.config["IMPERSONATION_MINUTES"], active=g.get("impersonation"),
+        ))
+        if not error:
             guard.remember(impersonation)
             flash(f"You are viewing {org.name} as its members see it. Every change is recorded.", "info")
             return redirect(url_for("dashboard.index"), code=303)

@@ -77,7 +77,7 @@ class Guest(TenantScoped, Timestamped, db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Digest of everything portal.guests.figures derives for the guest: an order change that alters none of it
     # (a tip adjustment on another guest's split check, a nightly closeout) writes nothing.
-    profile_digest: Mapped[str | None] = mapped_column(String(32))
+    profile_digest: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def display_name(self) -> str:

@@ -3,11 +3,11 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating, owner_required
-from portal.errors import InputError
 from portal.extensions import csrf, db
 from portal.models import Guest
 from portal.privacy import bp, consent, erasure, unsubscribe_bp
 from portal.tenancy import current_org, get_or_404
+from portal.transaction import commit_or_error
 
 CONFIRM_WORD = "ERASE"
 ONE_CLICK = "One-Click"
@@ -27,20 +27,12 @@ def marketing(guest_id):
     """Set (opt_out=on) or clear (opt_out=off) the guest's marketing opt-out; marketers and owners."""
     guest = get_or_404(Guest, guest_id)
     choice = request.form.get("opt_out", "")
-    error, status = None, 200
-    if choice not in ("on", "off"):
-        error, status = "Choose whether the guest opts out.", 400
-    else:
-        try:
-            consent.set_opt_out(guest, choice == "on")
-        except InputError as exc:
-            db.session.rollback()
-            error, status = str(exc), 400
-        else:
-            db.session.commit()
+    error = "Choose whether the guest opts out."
+    if choice in ("on", "off"):
+        _, error = commit_or_error(lambda: consent.set_opt_out(guest, choice == "on"))
     if not _fragment():
         return redirect(url_for("guests.show", guest_id=guest.id), code=303)
-    return render_template("privacy/_consent.html", guest=guest, error=error), status
+    return render_template("privacy/_consent.html", guest=guest, error=error), 400 if error else 200
 
 
 @bp.post("/<int:guest_id>/erase")
@@ -65,22 +57,17 @@ def erase(guest_id):
 @bp.route("/unsubscribes", methods=["GET", "POST"])
 def import_list():
     """Upload an existing unsubscribe list (CSV of emails and/or phones); marketers and owners."""
-    result, error, status = None, None, 200
+    result, error = None, None
     if request.method == "POST":
         upload = request.files.get("file")
-        try:
-            if upload is None or not upload.filename:
-                raise InputError("Choose a CSV file to import.")
-            data = upload.stream.read(consent.MAX_IMPORT_BYTES + 1)
-            result = consent.import_unsubscribes(current_org().id, data)
-        except InputError as exc:
-            db.session.rollback()
-            error, status = str(exc), 400
+        if upload is None or not upload.filename:
+            error = "Choose a CSV file to import."
         else:
-            db.session.commit()
+            data = upload.stream.read(consent.MAX_IMPORT_BYTES + 1)
+            result, error = commit_or_error(lambda: consent.import_unsubscribes(current_org().id, data))
     template = "privacy/_import_result.html" if _fragment() else "privacy/import.html"
     return render_template(template, result=result, error=error,
-                           max_mb=consent.MAX_IMPORT_BYTES // (1024 * 1024)), status
+                           max_mb=consent.MAX_IMPORT_BYTES // (1024 * 1024)), 400 if error else 200
 
 
 # --- signed links for guests (no session) ------------------------------------------------------------------------

@@ -4,12 +4,12 @@ from flask import Response, abort, redirect, render_template, request, stream_wi
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating
-from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Segment
 from portal.segments import bp, exports, form, service
 from portal.segments.rules import CHANNELS, FIELDS, empty_rules
 from portal.tenancy import current_org, get_or_404
+from portal.transaction import commit_or_error
 
 # Rows added, removed or redrawn ask the builder form for a new preview once they are in the page.
 RULES_CHANGED = json.dumps({"rules-changed": {"target": "#builder"}})
@@ -59,12 +59,9 @@ def create():
     parsed = form.parse(request.form)
     name = request.form.get("name", "")
     if parsed.valid:
-        try:
-            segment = service.create_segment(current_org().id, name, parsed.tree, current_user.id)
-        except InputError as exc:
-            db.session.rollback()
-            return _builder(None, parsed.tree, name=name, parsed=parsed, name_error=str(exc), status=422)
-        db.session.commit()
+        segment, error = commit_or_error(lambda: service.create_segment(current_org().id, name, parsed.tree, current_user.id))
+        if error:
+            return _builder(None, parsed.tree, name=name, parsed=parsed, name_error=error, status=422)
         return redirect(url_for("segments.show", segment_id=segment.id), code=303)
     return _builder(None, parsed.tree, name=name, parsed=parsed, status=422)
 
@@ -81,12 +78,9 @@ def update(segment_id):
     parsed = form.parse(request.form)
     name = request.form.get("name", "")
     if parsed.valid:
-        try:
-            service.update_segment(segment, name, parsed.tree)
-        except InputError as exc:
-            db.session.rollback()
-            return _builder(segment, parsed.tree, name=name, parsed=parsed, name_error=str(exc), status=422)
-        db.session.commit()
+        _, error = commit_or_error(lambda: service.update_segment(segment, name, parsed.tree))
+        if error:
+            return _builder(segment, parsed.tree, name=name, parsed=parsed, name_error=error, status=422)
         return redirect(url_for("segments.show", segment_id=segment.id), code=303)
     return _builder(segment, parsed.tree, name=name, parsed=parsed, status=422)
 
@@ -94,12 +88,9 @@ def update(segment_id):
 @bp.post("/<int:segment_id>/delete")
 def delete(segment_id):
     segment = get_or_404(Segment, segment_id)
-    try:
-        service.delete_segment(segment)
-    except InputError as exc:
-        db.session.rollback()
-        return render_template("_error_fragment.html", message=str(exc)), 409
-    db.session.commit()
+    _, error = commit_or_error(lambda: service.delete_segment(segment))
+    if error:
+        return render_template("_error_fragment.html", message=error), 409
     return redirect(url_for("segments.index"), code=303)
 
 

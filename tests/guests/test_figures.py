@@ -1,7 +1,7 @@
 """Each figure's definition on hand-built orders, and its correction when an order changes later."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.guests.service import apply_orders
 from portal.models import GuestFact, GuestItem, GuestLocation, GuestOrder
@@ -205,3 +205,33 @@ def test_orders_of_another_organization_are_ignored(world, session):
     (order_id,) = ingest(other.location, simple(email=EMAIL))
     apply_orders(world.org.id, [order_id])
     assert world.guests() == [] and [g.key for g in other.guests()] == [f"e:{EMAIL}"]
+
+
+def test_a_change_rewrites_only_the_parts_of_the_profile_it_moves(world, session):
+    data = order(check(20, zoe(), payments=[payment(20)], selections=[selection("Shake", 1)]))
+    ingest(world.location, data)
+    written = []
+    engine = session.connection().engine
+
+    def record(conn, cursor, statement, *args):
+        if statement.startswith(("DELETE", "INSERT")):
+            written.append(statement.split()[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        data["checks"][0]["payments"] = [payment(20, refund=5)]  # moves the figures only
+        ingest(world.location, data)
+        refund = [table for table in written if table.startswith("guest")]
+        written.clear()
+        data["checks"][0]["selections"] = [selection("Fries", 2, item=ITEM_FRIES)]  # and the items
+        ingest(world.location, data)
+        items = [table for table in written if table.startswith("guest")]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert refund == ["guest_orders", "guest_orders"]
+    assert items == ["guest_orders", "guest_orders", "guest_items", "guest_items"]  # delete + insert each
+    assert figures(world)["net_spend_cents"] == 1500 and figures(world)["favorite_item"] == "Fries"
+    guest = world.guest(f"e:{EMAIL}")
+    assert session.scalars(select(GuestItem.name).where(GuestItem.guest_id == guest.id)).all() == ["Fries"]
+    assert session.scalars(select(GuestLocation.location_id).where(GuestLocation.guest_id == guest.id)).all() == [
+        world.location.id]

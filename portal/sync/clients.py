@@ -1,7 +1,7 @@
 """Building a ToastClient for a stored connection, with its token cached (encrypted) in the database.
 
 The cache is shared by every web and worker process, so Toast's limit of 2 token requests per hour holds
-across the whole deployment, not per process.
+across the whole deployment, not per process; the request pacing is shared likewise, through Redis.
 """
 import json
 
@@ -12,7 +12,9 @@ from portal.crypto import decrypt, encrypt
 from portal.extensions import db
 from portal.models import ToastConnection
 from portal.toast.auth import AccessToken, MemoryTokenStore, TokenState
+from portal.queues import redis_connection
 from portal.toast.client import ToastClient
+from portal.toast.shared_pacing import RedisPacer
 
 
 class DatabaseTokenStore:
@@ -71,7 +73,9 @@ def login(host: str, client_id: str, client_secret: str) -> tuple[AccessToken, s
 
 def _client(host: str, client_id: str, client_secret: str, store) -> ToastClient:
     config = current_app.config
+    # Paced in Redis: Toast's limits hold for the client across every web process and RQ work horse.
+    pacer = RedisPacer(redis_connection(), f"{host.rstrip('/')}|{client_id}")
     return ToastClient(
-        host, client_id, client_secret, token_store=store,
+        host, client_id, client_secret, token_store=store, pacer=pacer,
         max_retries=config.get("TOAST_MAX_RETRIES", 4), backoff_cap=config.get("TOAST_BACKOFF_CAP_S", 60.0),
     )

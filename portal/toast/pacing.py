@@ -79,31 +79,18 @@ class FixedWindow:
         self._count += 1
 
 
-class Pacer:
-    """Blocks (through the injected clock) until a request may be sent; thread-safe.
+class BasePacer:
+    """Blocks (through the clock) until a request may be sent. Call ``acquire`` before each request and
+    ``observe`` with each response. Subclasses keep the counters: in this process (``Pacer``) or in Redis,
+    shared by every process of the deployment (``portal.toast.shared_pacing.RedisPacer``)."""
 
-    Call ``acquire`` before each request and ``observe`` with each response.
-    """
-
-    def __init__(
-        self,
-        clock: Clock | None = None,
-        *,
-        per_second: int = 20,
-        per_15_minutes: int = 10_000,
-        orders_bulk_per_second: int = 5,
-        menus_per_second: int = 1,
-        max_server_wait: float = 900.0,
-    ):
+    def __init__(self, clock: Clock | None = None, *, per_second: int = 20, per_15_minutes: int = 10_000,
+                 orders_bulk_per_second: int = 5, menus_per_second: int = 1, max_server_wait: float = 900.0):
         self.clock = clock or SystemClock()
-        self._lock = threading.Lock()
-        self._global = (FixedWindow(per_second, 1.0), FixedWindow(per_15_minutes, 900.0))
-        self._endpoint_limits = {ORDERS_BULK: orders_bulk_per_second, MENUS: menus_per_second}
-        self._endpoint_windows: dict[tuple[str, str | None], FixedWindow] = {}
-        self._last_call: dict[tuple[str, str | None], float] = {}
-        self._blocked_until: dict[str | None, float] = {}
+        self.global_limits = ((per_second, 1.0), (per_15_minutes, 900.0))
+        self.endpoint_limits = {ORDERS_BULK: orders_bulk_per_second, MENUS: menus_per_second}
         # A garbage Reset header must not park a worker for days.
-        self._max_server_wait = max_server_wait
+        self.max_server_wait = max_server_wait
 
     def acquire(self, kind: str = DEFAULT, location: str | None = None, *, min_spacing: float = 0.0) -> float:
         """Wait until a ``kind`` request for ``location`` may go, count it, return the seconds waited.
@@ -113,17 +100,60 @@ class Pacer:
         """
         waited = 0.0
         while True:
-            with self._lock:
-                delay = self._delay(kind, location, min_spacing)
-                if delay <= 0:
-                    self._count(kind, location)
-                    return waited
+            delay = self._take(kind, location, min_spacing)
+            if delay <= 0:
+                return waited
             delay = max(delay, _MIN_SLEEP)
             self.clock.sleep(delay)
             waited += delay
 
+    def _take(self, kind: str, location: str | None, min_spacing: float) -> float:
+        """Count the request and return 0 if it may go now, else the seconds to wait (nothing counted)."""
+        raise NotImplementedError
+
+    def defer(self, location: str | None, seconds: float) -> None:
+        """Send nothing for ``location`` (None: calls without a location header) for ``seconds``."""
+        raise NotImplementedError
+
+    def observe(self, location: str | None, status: int, headers: Mapping[str, str]) -> None:
+        """Honour Toast's rate-limit headers from one response for ``location``.
+
+        ``headers`` should be case-insensitive (``httpx.Headers``) or use Toast's spelling.
+        """
+        now = self.clock.time()
+        wait = 0.0
+        remaining = _number(headers.get("X-Toast-RateLimit-Remaining"))
+        reset = _number(headers.get("X-Toast-RateLimit-Reset"))
+        if remaining is not None and remaining <= 0 and reset is not None:
+            if reset > 1e11:  # milliseconds, though the docs say seconds
+                reset /= 1000.0
+            wait = reset - now
+        if status == 429:
+            wait = max(wait, parse_retry_after(headers.get("Retry-After"), now) or 0.0)
+        if wait > 0:
+            self.defer(location, wait)
+
+
+class Pacer(BasePacer):
+    """Counters in this process (thread-safe): one client, or tests with a fake clock."""
+
+    def __init__(self, clock: Clock | None = None, **limits):
+        super().__init__(clock, **limits)
+        self._lock = threading.Lock()
+        self._global = tuple(FixedWindow(limit, seconds) for limit, seconds in self.global_limits)
+        self._endpoint_windows: dict[tuple[str, str | None], FixedWindow] = {}
+        self._last_call: dict[tuple[str, str | None], float] = {}
+        self._blocked_until: dict[str | None, float] = {}
+
+    def _take(self, kind: str, location: str | None, min_spacing: float) -> float:
+        with self._lock:
+            delay = self._delay(kind, location, min_spacing)
+            if delay <= 0:
+                self._count(kind, location)
+            return delay
+
     def _windows(self, kind: str, location: str | None) -> tuple[FixedWindow, ...]:
-        limit = self._endpoint_limits.get(kind)
+        limit = self.endpoint_limits.get(kind)
         if limit is None:
             return self._global
         window = self._endpoint_windows.get((kind, location))
@@ -146,29 +176,10 @@ class Pacer:
         self._last_call[(kind, location)] = self.clock.monotonic()
 
     def defer(self, location: str | None, seconds: float) -> None:
-        """Send nothing for ``location`` (None: calls without a location header) for ``seconds``."""
-        seconds = min(seconds, self._max_server_wait)
+        seconds = min(seconds, self.max_server_wait)
         with self._lock:
             until = self.clock.monotonic() + seconds
             self._blocked_until[location] = max(self._blocked_until.get(location, until), until)
-
-    def observe(self, location: str | None, status: int, headers: Mapping[str, str]) -> None:
-        """Honour Toast's rate-limit headers from one response for ``location``.
-
-        ``headers`` should be case-insensitive (``httpx.Headers``) or use Toast's spelling.
-        """
-        now = self.clock.time()
-        wait = 0.0
-        remaining = _number(headers.get("X-Toast-RateLimit-Remaining"))
-        reset = _number(headers.get("X-Toast-RateLimit-Reset"))
-        if remaining is not None and remaining <= 0 and reset is not None:
-            if reset > 1e11:  # milliseconds, though the docs say seconds
-                reset /= 1000.0
-            wait = reset - now
-        if status == 429:
-            wait = max(wait, parse_retry_after(headers.get("Retry-After"), now) or 0.0)
-        if wait > 0:
-            self.defer(location, wait)
 
 
 def _number(value: str | None) -> float | None:

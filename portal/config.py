@@ -101,6 +101,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Toast sync: history depth on connect (Toast's CRM cookbook: 12 weeks) and the spacing Toast asks
         # between historical ordersBulk calls (5-10 s).
         "TOAST_BACKFILL_DAYS": positive_int(env.get("TOAST_BACKFILL_DAYS"), 84, "TOAST_BACKFILL_DAYS"),
+        "WEBHOOK_RETENTION_DAYS": positive_int(env.get("WEBHOOK_RETENTION_DAYS"), 30, "WEBHOOK_RETENTION_DAYS"),
         "TOAST_HISTORY_SPACING_S": float_or_default(env.get("TOAST_HISTORY_SPACING_S"), 5.0),
         # Whole request bodies (the Toast webhook sends 600 KB+); form posts get the lower limit below.
         "MAX_CONTENT_LENGTH": positive_int(env.get("MAX_CONTENT_LENGTH"), 5 * MIB, "MAX_CONTENT_LENGTH"),

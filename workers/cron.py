@@ -3,13 +3,14 @@ from rq import cron
 
 from workers.models import schedule_model_fits
 from workers.sync import schedule_config_refresh, schedule_order_syncs
-from workers.webhooks import requeue_pending_events
+from workers.webhooks import prune_finished_events, requeue_pending_events
 
 PERIODIC_JOBS = (
     # (function, queue, seconds between runs)
     (schedule_order_syncs, "default", 15 * 60),
     (schedule_config_refresh, "default", 24 * 3600),
     (requeue_pending_events, "default", 5 * 60),
+    (prune_finished_events, "default", 24 * 3600),
     (schedule_model_fits, "default", 24 * 3600),  # one "models" job per organization
 )
 

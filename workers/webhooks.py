@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import delete, select
 
 from portal.extensions import db
 from portal.models import Location, WebhookEvent
@@ -43,6 +44,25 @@ def requeue_pending_events(older_than_seconds: int = 120) -> int:
     for event_id, org_id in pending:
         enqueue_processing(event_id, org_id)
     return len(pending)
+
+
+def prune_finished_events(batch: int = 5000) -> int:
+    """Periodic: delete events processed or ignored more than WEBHOOK_RETENTION_DAYS ago (Toast's retries
+    of an event come within hours, so its GUID no longer needs to be remembered), a batch per transaction.
+    Events that never finished are kept for the sweep and for support. Returns how many were deleted."""
+    cutoff = utcnow() - timedelta(days=current_app.config["WEBHOOK_RETENTION_DAYS"])
+    deleted = 0
+    while True:
+        ids = db.session.scalars(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.status.in_(("processed", "ignored")), WebhookEvent.processed_at < cutoff)
+            .order_by(WebhookEvent.id).limit(batch)
+        ).all()
+        if not ids:
+            return deleted
+        db.session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
 
 
 def process_webhook_job(event_id: int) -> None:

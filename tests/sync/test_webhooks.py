@@ -120,3 +120,28 @@ def test_an_event_whose_job_never_ran_is_picked_up_by_the_sweep(app, connected, 
     work(redis_conn)
     assert committed.scalar(select(WebhookEvent.status)) == "processed"
     assert committed.scalar(select(func.count(Order.id)).where(Order.guid == order["guid"])) == 1
+
+
+def test_finished_events_are_pruned_after_the_retention_period_and_others_kept(app, connected, committed):
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+    from workers.webhooks import prune_finished_events
+
+    connection, now = connected["connection"], utcnow()
+    days = app.config["WEBHOOK_RETENTION_DAYS"]
+
+    def event(status, age_days):
+        stamp = now - timedelta(days=age_days)
+        return WebhookEvent(org_id=connection.org_id, connection_id=connection.id, event_guid=str(uuid.uuid4()),
+                            event_type="order_updated", body="{}", status=status, created_at=stamp,
+                            processed_at=stamp if status in ("processed", "ignored") else None)
+
+    old = [event("processed", days + 1), event("ignored", days + 2)]
+    kept = [event("processed", days - 1), event("failed", days + 5), event("received", days + 5)]
+    committed.add_all(old + kept)
+    committed.commit()
+    kept_ids = sorted(e.id for e in kept)
+    assert prune_finished_events(batch=1) == 2  # batches of one: the loop runs until nothing is left
+    committed.rollback()
+    assert committed.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id)).all() == kept_ids

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from flask import Flask, abort, g, redirect, request, send_file, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_login import current_user
 
 from portal import config as settings
@@ -19,6 +20,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["PORTAL_REQUIRE_SECRETS"] and not app.config.get("TESTING"):
         settings.check_secrets(app.config)
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer the client's address and scheme arrive in X-Forwarded-* headers: the login
+        # rate limit and the audit trail need the client's, not the proxy's. Never trusted without a proxy.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     sqlite.install()
     security.register(app)  # first: size, type and UTF-8 checks run before CSRF or any view reads the body
     from portal.privacy import logs as privacy_logs

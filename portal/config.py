@@ -54,6 +54,16 @@ def positive_int(value: str | None, default: int, name: str) -> int:
     return parsed
 
 
+def proxy_count(value: str | None) -> int:
+    """How many reverse proxies stand in front of the app (0: none, trust no forwarding header)."""
+    parsed = int_or_none(value)
+    if parsed is None:
+        return 0
+    if not 0 <= parsed <= 5:
+        raise ConfigError(f"TRUSTED_PROXIES must be a whole number from 0 to 5, got {parsed}")
+    return parsed
+
+
 def discount_rate(value: str | None, default: float = 0.10) -> float:
     """A yearly discount rate as a fraction (0.10 = 10 %), from 0 up to 1; ConfigError otherwise."""
     rate = float_or_default(value, default)
@@ -98,6 +108,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
             "HTMX_LOCAL_PATH", str(Path(__file__).resolve().parent.parent / "node_modules/htmx.org/dist/htmx.min.js")
         ),
         "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "TRUSTED_PROXIES": proxy_count(env.get("TRUSTED_PROXIES")),
         # Toast sync: history depth on connect (Toast's CRM cookbook: 12 weeks) and the spacing Toast asks
         # between historical ordersBulk calls (5-10 s).
         "TOAST_BACKFILL_DAYS": positive_int(env.get("TOAST_BACKFILL_DAYS"), 84, "TOAST_BACKFILL_DAYS"),

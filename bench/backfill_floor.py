@@ -2,7 +2,8 @@
 
 The sandbox runs in its own process (``flask toast sandbox``) with Toast's rate limits on. The floor for N
 ordersBulk calls is (N - 1) x max(spacing, 1/5 s): Toast asks for spacing between history calls and allows
-5 ordersBulk calls per second per location. Run: .venv/bin/python bench/backfill_floor.py [--spacing 0.25]
+5 ordersBulk calls per second per location. The client paces through Redis, as the workers do
+($BENCH_REDIS_URL; scripts/bench.sh starts it). Run: .venv/bin/python bench/backfill_floor.py [--spacing 0.25]
 """
 import argparse
 import json
@@ -53,11 +54,14 @@ def run(args, info: dict) -> None:
     from portal.extensions import db
     from portal.models import Organization
     from portal.sync import orders as order_sync
+    from portal.queues import redis_connection
     from portal.toast.client import ToastClient
+    from portal.toast.shared_pacing import RedisPacer
 
     database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-                      "PORTAL_ENCRYPTION_KEY": Fernet.generate_key().decode()})
+                      "PORTAL_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                      "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/7")})
     statuses, calls = [], []
 
     def observe(response):
@@ -76,7 +80,9 @@ def run(args, info: dict) -> None:
         location = service.connect_locations(connection, info["restaurant_guids"][:1], {})[0]
         db.session.commit()
         http = httpx.Client(timeout=30, event_hooks={"response": [observe]})
-        client = ToastClient(info["base_url"], info["client_id"], info["client_secret"], http=http)
+        # Paced as the workers pace: counters in Redis, one round trip per request.
+        pacer = RedisPacer(redis_connection(), f"{info['base_url']}|{info['client_id']}")
+        client = ToastClient(info["base_url"], info["client_id"], info["client_secret"], http=http, pacer=pacer)
         started = time.perf_counter()
         result = order_sync.backfill(client, location, days=args.days, spacing=args.spacing,
                                      progress=lambda *a: None)

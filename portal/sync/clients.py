@@ -4,17 +4,22 @@ The cache is shared by every web and worker process, so Toast's limit of 2 token
 across the whole deployment, not per process; the request pacing is shared likewise, through Redis.
 """
 import json
+from contextlib import contextmanager
 
 from flask import current_app
+from redis.exceptions import LockError
 from sqlalchemy import select, update
 
 from portal.crypto import decrypt, encrypt
 from portal.extensions import db
 from portal.models import ToastConnection
-from portal.toast.auth import AccessToken, MemoryTokenStore, TokenState
 from portal.queues import redis_connection
+from portal.toast.auth import AccessToken, MemoryTokenStore, TokenState
 from portal.toast.client import ToastClient
+from portal.toast.errors import RetryableAPIError
 from portal.toast.shared_pacing import RedisPacer
+
+LOCK_SECONDS = 60  # longer than a token request takes (30 s timeout)
 
 
 class DatabaseTokenStore:
@@ -36,6 +41,22 @@ class DatabaseTokenStore:
             return None
         data = json.loads(decrypt(stored))
         return TokenState.from_dict(data["state"]) if data.get("key") == key else None
+
+    @contextmanager
+    def lock(self, key: str):
+        """A Redis lock per connection: two workers finding the token expired request one token, not two (the
+        second waits, then reads the first's). Expires on its own if its holder dies mid-request."""
+        lock = redis_connection().lock(f"toast-token:{self.connection_id}", timeout=LOCK_SECONDS,
+                                       blocking_timeout=LOCK_SECONDS)
+        if not lock.acquire():
+            raise RetryableAPIError("another process has been requesting this connection's Toast token too long")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                pass  # it expired meanwhile: nothing left to release
 
     def set(self, key: str, state: TokenState) -> None:
         payload = seal(key, state)

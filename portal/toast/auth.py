@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -143,6 +144,10 @@ class TokenStore(Protocol):
 
     def set(self, key: str, state: TokenState) -> None: ...
 
+    def lock(self, key: str) -> AbstractContextManager:
+        """Held while a token is requested: other processes sharing the store wait, then reuse it."""
+        ...
+
 
 class MemoryTokenStore:
     """Process-local TokenStore."""
@@ -158,6 +163,9 @@ class MemoryTokenStore:
     def set(self, key: str, state: TokenState) -> None:
         with self._lock:
             self._states[key] = state
+
+    def lock(self, key: str) -> AbstractContextManager:
+        return nullcontext()  # one process: TokenManager's own lock already serialises refreshes
 
 
 class TokenManager:
@@ -191,17 +199,26 @@ class TokenManager:
         is in its last minute. Raises TokenBudgetExceeded (the guard), or the login's errors; when
         the refresh was only due to the last minute, a refused or failed refresh keeps the old token."""
         with self._lock:
-            state = self._store.get(self.key) or TokenState()
-            now = self._clock.time()
-            token = state.token
-            if token is not None and not token.due_for_refresh(now, self._margin):
+            token = (self._store.get(self.key) or TokenState()).token
+            if token is not None and not token.due_for_refresh(self._clock.time(), self._margin):
                 return token
-            try:
-                return self._request(state, now, self._why(token, now))
-            except (TokenBudgetExceeded, RetryableAPIError):
-                if token is not None and not token.expired(now):
-                    return token  # still valid for a few seconds: better than failing
-                raise
+            with self._store.lock(self.key):
+                return self._refresh()
+
+    def _refresh(self) -> AccessToken:
+        """Under both locks: read the state again (another process may have just refreshed it), then request
+        a token if it is still needed."""
+        state = self._store.get(self.key) or TokenState()
+        now = self._clock.time()
+        token = state.token
+        if token is not None and not token.due_for_refresh(now, self._margin):
+            return token
+        try:
+            return self._request(state, now, self._why(token, now))
+        except (TokenBudgetExceeded, RetryableAPIError):
+            if token is not None and not token.expired(now):
+                return token  # still valid for a few seconds: better than failing
+            raise
 
     def _why(self, token: AccessToken | None, now: float) -> str:
         if self._rejected:
@@ -212,7 +229,7 @@ class TokenManager:
 
     def invalidate(self, token: AccessToken) -> None:
         """Stop using ``token`` after a 401, unless another thread already replaced it."""
-        with self._lock:
+        with self._lock, self._store.lock(self.key):
             state = self._store.get(self.key) or TokenState()
             if state.token is not None and state.token.access_token == token.access_token:
                 self._store.set(self.key, TokenState(None, state.requests))

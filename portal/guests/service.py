@@ -14,7 +14,7 @@ from portal.models import Order
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck
 from portal.models.guest_links import GuestDuplicate, GuestMerge, GuestNote, GuestTag
-from portal.privacy import erasure
+from portal.privacy import consent, erasure
 
 BATCH = 500
 IDENTITY_FIELDS = ("email", "phone", "customer_guid", "opened_at")
@@ -35,7 +35,9 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
 
 
 def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
-    erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
+    erased, suppressed = erasure.lists_in_use(org_id)
+    if erased:
+        erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
     orders = loading.orders(org_id, ids)
     fresh = check_facts(orders)
     existing = {
@@ -73,6 +75,8 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         orders |= outcome.moved_orders
     touched |= fast.changed
     figures.recompute(org_id, touched - {None}, orders, force=force)
+    if suppressed:
+        consent.apply_suppressions(org_id, touched)
 
 
 def _identified(row: GuestCheck) -> bool:

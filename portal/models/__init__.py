@@ -4,7 +4,7 @@ from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestMerge, GuestNote, GuestTag
 from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
 from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
-from portal.models.privacy import ErasedIdentifier
+from portal.models.privacy import ErasedIdentifier, MarketingSuppression
 from portal.models.scores import GuestScore, ModelFit
 from portal.models.segment import Segment
 from portal.models.sync import SyncBookmark, SyncRun, WebhookEvent
@@ -21,5 +21,6 @@ __all__ = [
     "GuestOrder", "GuestTag",
     "Segment",
     "ErasedIdentifier",
+    "MarketingSuppression",
     "GuestScore", "ModelFit",
 ]

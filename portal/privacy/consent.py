@@ -1,6 +1,11 @@
 """Marketing consent: Toast has none, so the portal keeps a per-guest opt-out (organization-wide: a guest is one
 profile across all locations), set by hand, by importing an unsubscribe list, or by a signed one-click link.
 
+Every "no" is also remembered per contact in the suppression list (keyed hashes of the email or phone, as
+``portal.privacy.erasure`` keeps erased identifiers): a person on an imported list who has not ordered yet, or
+who later orders under a new profile, is opted out as soon as a stored order carries that email or phone
+(``apply_suppressions``, from ``portal.guests.service``). Opting a guest back in takes its contacts off the list.
+
 Exports respect it (``portal.segments.exports`` leaves opted-out guests out unless asked; guest CSVs carry the
 ``marketing_opt_out`` column). Nothing here commits or logs guest identifiers; audit details are ids and counts.
 """
@@ -10,13 +15,15 @@ from dataclasses import dataclass, field
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from portal.audit import service as audit
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests.identity import normalize_email, normalize_phone
 from portal.models.guest import Guest, GuestCheck
+from portal.models.privacy import MarketingSuppression
+from portal.privacy.erasure import digest
 
 TOKEN_SALT = "unsubscribe"
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -38,6 +45,11 @@ def set_opt_out(guest: Guest, opted_out: bool, *, source: str = "manual") -> boo
     if guest.marketing_opt_out == opted_out:
         return False
     guest.marketing_opt_out = opted_out
+    emails, phones = _contacts_of([guest.id])
+    if opted_out:
+        _suppress(guest.org_id, emails, phones, source)
+    else:
+        _unsuppress(guest.org_id, emails, phones)
     audit.record("guest.opted_out" if opted_out else "guest.opted_in", org_id=guest.org_id, target=guest,
                  details={"guest_id": guest.id, "source": source})
     db.session.flush()
@@ -102,6 +114,7 @@ def import_unsubscribes(org_id: int, data: bytes) -> ImportResult:
     if "\x00" in text:
         raise InputError("the file is not a CSV file")
     emails, phones, invalid = _values(text)
+    _suppress(org_id, emails, phones, "import")  # the ones no guest carries yet too: they may order later
     result = ImportResult(invalid=invalid)
     for kind, values in (("email", emails), ("phone", phones)):
         found = _guests_with(org_id, kind, values)
@@ -173,3 +186,72 @@ def _guests_with(org_id: int, kind: str, values: set[str]) -> dict[str, set[int]
         ):
             found.setdefault(value, set()).add(guest_id)
     return found
+
+
+# --- the suppression list -----------------------------------------------------------------------------------------
+
+
+def apply_suppressions(org_id: int, guest_ids: set[int]) -> int:
+    """Opt out those of ``guest_ids`` that carry (on any check) an email or phone on the suppression list; returns
+    how many were opted out. Audited "guest.opted_out" with source "suppression list". The caller commits."""
+    ids = sorted(g for g in guest_ids if g is not None)
+    if not ids:
+        return 0
+    open_ids = set(db.session.scalars(select(Guest.id).where(
+        Guest.org_id == org_id, Guest.id.in_(ids), Guest.marketing_opt_out.is_(False))))
+    if not open_ids:
+        return 0
+    carried: dict[tuple[str, str], set[int]] = {}
+    for guest_id, email, phone in db.session.execute(
+        select(GuestCheck.guest_id, GuestCheck.email, GuestCheck.phone)
+        .where(GuestCheck.org_id == org_id, GuestCheck.guest_id.in_(sorted(open_ids)))
+    ):
+        for pair in _digests({email} - {None}, {phone} - {None}):
+            carried.setdefault(pair, set()).add(guest_id)
+    hits = set().union(*(carried[pair] for pair in _listed(org_id, set(carried))))
+    for guest in db.session.scalars(select(Guest).where(Guest.id.in_(sorted(hits)))):
+        guest.marketing_opt_out = True
+        audit.record("guest.opted_out", org_id=org_id, target=guest,
+                     details={"guest_id": guest.id, "source": "suppression list"})
+    db.session.flush()
+    return len(hits)
+
+
+def _contacts_of(guest_ids: list[int]) -> tuple[set[str], set[str]]:
+    """The emails and phones the guests carry, on the profile or on any of their checks."""
+    emails, phones = set(), set()
+    rows = db.session.execute(select(Guest.email, Guest.phone).where(Guest.id.in_(guest_ids))).all()
+    rows += db.session.execute(select(GuestCheck.email, GuestCheck.phone)
+                               .where(GuestCheck.guest_id.in_(guest_ids))).all()
+    for email, phone in rows:
+        emails.update({email} - {None})
+        phones.update({phone} - {None})
+    return emails, phones
+
+
+def _digests(emails: set[str], phones: set[str]) -> set[tuple[str, str]]:
+    return {("email", digest("email", e)) for e in emails} | {("phone", digest("phone", p)) for p in phones}
+
+
+def _listed(org_id: int, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (kind, digest) pairs are on the organization's suppression list."""
+    found, digests = set(), sorted({d for _, d in pairs})
+    for start in range(0, len(digests), LOOKUP_BATCH):
+        chunk = digests[start:start + LOOKUP_BATCH]
+        found.update(tuple(row) for row in db.session.execute(
+            select(MarketingSuppression.kind, MarketingSuppression.digest)
+            .where(MarketingSuppression.org_id == org_id, MarketingSuppression.digest.in_(chunk))))
+    return found & pairs
+
+
+def _suppress(org_id: int, emails: set[str], phones: set[str], source: str) -> None:
+    pairs = _digests(emails, phones)
+    for kind, value in sorted(pairs - _listed(org_id, pairs)):
+        db.session.add(MarketingSuppression(org_id=org_id, kind=kind, digest=value, source=source))
+
+
+def _unsuppress(org_id: int, emails: set[str], phones: set[str]) -> None:
+    digests = sorted({d for _, d in _digests(emails, phones)})
+    if digests:
+        db.session.execute(delete(MarketingSuppression).where(
+            MarketingSuppression.org_id == org_id, MarketingSuppression.digest.in_(digests)))

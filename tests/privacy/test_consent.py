@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.errors import InputError
-from portal.models import AuditEvent, Guest
+from portal.models import AuditEvent, Guest, MarketingSuppression
 from portal.privacy import consent
 from portal.segments.exports import segment_export
 from tests import factories
@@ -167,3 +167,40 @@ def test_the_guest_csv_marks_opted_out_guests(web, world, owner, ann):
     web.login(owner)
     rows = list(csv.DictReader(io.StringIO(web.client.get("/guests/export.csv").get_data(as_text=True))))
     assert [(r["email"], r["marketing_opt_out"]) for r in rows] == [("ann@example.com", "true")]
+
+
+# --- the suppression list -------------------------------------------------------------------------------------
+
+
+def test_a_listed_contact_who_orders_later_arrives_opted_out(world, session):
+    consent.import_unsubscribes(world.org.id, b"email,phone\nLATER@example.com,\n,(617) 555-0177\n")
+    ingest(world.location, simple(email="later@example.com"), simple(phone="+1 617-555-0177"),
+           simple(email="free@example.com"))
+    opted = {g.key: g.marketing_opt_out for g in world.guests()}
+    assert opted == {"e:later@example.com": True, "p:+16175550177": True, "e:free@example.com": False}
+    sources = [row.details["source"] for row in audit_rows(session, world.org.id, "guest.opted_out")]
+    assert sources == ["suppression list", "suppression list"]
+    stored = session.scalars(select(MarketingSuppression.digest).where(MarketingSuppression.org_id == world.org.id))
+    assert all("later" not in value and "555" not in value for value in stored)  # keyed hashes only
+
+
+def test_a_guest_who_opts_out_stays_out_under_a_new_profile_until_opted_back_in(world, ann, session):
+    consent.set_opt_out(ann, True)
+    # A new profile carrying Ann's phone under another email (two emails are never merged automatically).
+    ingest(world.location, simple(email="ann.work@example.com", phone="617-555-0101", amount=7))
+    work = world.guest("e:ann.work@example.com")
+    assert work.id != ann.id and work.marketing_opt_out
+    consent.set_opt_out(ann, False)  # back in: her contacts leave the list, later orders stay opted in
+    ingest(world.location, simple(email="ann@example.com", amount=9))
+    session.refresh(ann)
+    assert not ann.marketing_opt_out
+    assert session.scalar(select(MarketingSuppression.id).where(MarketingSuppression.org_id == world.org.id)) is None
+
+
+def test_the_list_belongs_to_one_organization(world, session):
+    from tests.guests.conftest import make_world
+
+    consent.import_unsubscribes(world.org.id, b"shared@example.com\n")
+    other = make_world(session)
+    ingest(other.location, simple(email="shared@example.com"))
+    assert not other.guest("e:shared@example.com").marketing_opt_out

@@ -38,3 +38,14 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page, live_server: str, email: str) -> None:
+    """Through the login form, as a person would; returns once the page after login has loaded."""
+    from tests.conftest import TEST_PASSWORD
+
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

@@ -4,8 +4,7 @@ from datetime import timedelta
 import pytest
 
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import screenshot, sign_in
 from tests.guests.builders import BASE, ingest, simple
 from tests.guests.conftest import configure
 
@@ -29,10 +28,7 @@ def test_search_sort_and_open_a_guest_without_reloading_the_list(live_server, co
                   opened=BASE + timedelta(days=2)))
     committed.commit()
 
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, owner.email)
     page.wait_for_selector("[data-testid=current-org]")
     page.goto(f"{live_server}/guests/")
     expect(page.locator("[data-testid=guest-list] tbody tr")).to_have_count(3)

@@ -3,8 +3,7 @@ import re
 import pytest
 
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,10 +18,7 @@ def test_support_views_as_an_organization_sees_the_banner_and_stops(live_server,
     page.on("console", lambda message: csp_violations.append(message.text)
             if "Content Security Policy" in message.text else None)
 
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", support.email)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, support.email)
     page.wait_for_url("**/support/tenants")
 
     page.click("[data-testid=view-as-harbor]")

@@ -6,8 +6,7 @@ import pytest
 
 from portal.scoring import compute, service
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import screenshot, sign_in
 from tests.scoring.builders import insert_guests, simulated
 
 pytestmark = pytest.mark.browser
@@ -30,10 +29,7 @@ def test_the_guest_value_page_and_a_guest_page(live_server, committed, page):
     page.on("response", lambda response: failed.append(response.url)
             if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
 
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, owner.email)
     page.wait_for_selector("[data-testid=current-org]")
     page.click("text=Guest value")
     expect(page.locator("h1")).to_have_text("Guest value")

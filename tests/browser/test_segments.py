@@ -6,8 +6,7 @@ import pytest
 
 from portal.segments.service import create_presets
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import screenshot, sign_in
 from tests.segments.conftest import GUESTS
 from tests.segments.data import insert, make_locations
 
@@ -41,10 +40,7 @@ def test_build_a_two_group_rule_see_the_count_save_and_export(live_server, commi
     insert(committed, owner.organization, make_locations(owner.organization, 2), GUESTS)
     committed.commit()
 
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, owner.email)
     page.wait_for_selector("[data-testid=current-org]")
     page.goto(f"{live_server}/segments/new")
     expect(count(page)).to_have_text("6")  # the starting condition: at least 1 order

@@ -19,7 +19,7 @@ from sqlalchemy import Index, select
 
 from portal.extensions import db
 from portal.models import (CheckPayment, CheckSelection, Guest, GuestCheck, GuestFact, GuestItem, GuestLocation,
-                           GuestOrder, Order, OrderCheck)
+                           GuestOrder, Location, Order, OrderCheck)
 
 CHANNELS = ("delivery", "takeout", "curbside", "dine_in")
 CHANNEL_P = (0.15, 0.35, 0.05, 0.45)
@@ -214,6 +214,11 @@ def _write_guests(setup, guests, owner, opened, loc_index, channel, amount, tip,
     pair_last = np.full(len(unique_pairs), -1, dtype=np.int64)
     np.maximum.at(pair_last, np.searchsorted(unique_pairs, pairs), opened[counted])
     location_count = np.bincount(unique_pairs // len(setup.location_ids), minlength=guests)
+    slot_of = dict(db.session.execute(select(Location.id, Location.slot)
+                                      .where(Location.id.in_(setup.location_ids))).all())
+    bits = np.array([0 if slot_of[i] is None else 1 << slot_of[i] for i in setup.location_ids], dtype=np.int64)
+    location_mask = np.zeros(guests, dtype=np.int64)
+    np.bitwise_or.at(location_mask, unique_pairs // len(setup.location_ids), bits[unique_pairs % len(setup.location_ids)])
     has = order_count > 0
     first_s = _ts(np.where(has, first, 0), postgres)
     last_s = _ts(np.where(has, last, 0), postgres)
@@ -227,13 +232,13 @@ def _write_guests(setup, guests, owner, opened, loc_index, channel, amount, tip,
                    int(order_count[g]), int(net[g]), int(avg[g]), int(tips[g]),
                    first_s[g] if has[g] else None, last_s[g] if has[g] else None,
                    *(int(per_channel[k][g]) for k in range(4)), int(delivery_spend[g]), int(location_count[g]),
-                   ITEMS[g % len(ITEMS)] if has[g] else None, first_s[g] if has[g] else last_s[g])
+                   int(location_mask[g]), ITEMS[g % len(ITEMS)] if has[g] else None, first_s[g] if has[g] else last_s[g])
 
     load("guests", ["id", "org_id", "key", "first_name", "last_name", "email", "phone", "search_name", "sort_name",
                     "has_email", "has_phone", "marketing_opt_out", "order_count", "check_count", "net_spend_cents",
                     "avg_check_cents", "total_tips_cents", "first_order_at", "last_order_at", "delivery_orders",
                     "takeout_orders", "curbside_orders", "dine_in_orders", "delivery_spend_cents", "location_count",
-                    "favorite_item", "created_at"], guest_rows())
+                    "location_mask", "favorite_item", "created_at"], guest_rows())
     locations = np.array(setup.location_ids)
     pair_guest = (unique_pairs // len(setup.location_ids) + 1).tolist()
     pair_loc = locations[unique_pairs % len(setup.location_ids)].tolist()

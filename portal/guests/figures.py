@@ -14,6 +14,7 @@ from portal.guests.identity import LATEST
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestFact, GuestItem, GuestLocation
+from portal.models.integration import Location
 
 COUNTED = ("A counted check is a check that is neither voided nor deleted, on an order that is neither voided "
            "nor deleted.")
@@ -74,9 +75,10 @@ ROWS = select(
     _gc.guest_id, _gc.order_id, _gc.location_id, _gc.check_guid, _gc.email, _gc.phone, _gc.customer_guid,
     _gc.first_name, _gc.last_name, _gc.opened_at, _gc.channel, _gc.counted, _gc.net_cents, _gc.tip_cents,
     _gc.server_guid, _gc.server_name, _gc.address, _gc.vehicle, _gc["items"], _gc.card_types,
-    _guest.c.profile_digest,
-).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).where(
-    _gc.org_id == bindparam("org"), _gc.guest_id.in_(_in("ids")))
+    _guest.c.profile_digest, Location.__table__.c.slot.label("location_slot"),
+).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).outerjoin(
+    Location.__table__, Location.__table__.c.id == _gc.location_id,
+).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(_in("ids")))
 UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
 DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(_in("ids")),
                                                     GuestOrder.__table__.c.order_id.in_(_in("orders")))
@@ -175,9 +177,19 @@ def summarize(rows: list) -> Summary:
         "curbside_orders": channels["curbside"], "dine_in_orders": channels["dine_in"],
         "delivery_spend_cents": sum(o["net_spend_cents"] for o in counted_orders if o["channel"] == "delivery"),
         "location_count": len(locations),
+        "location_mask": _mask(counted),
         "favorite_item": items[0]["name"] if items else None,
     }
     return Summary(values=values, orders=orders, locations=locations, items=items, facts=_facts(counted))
+
+
+def _mask(counted: list) -> int:
+    """Bits of the locations (``Location.slot``) of counted checks: ``guests.location_mask``."""
+    mask = 0
+    for r in counted:
+        if r.location_slot is not None:
+            mask |= 1 << r.location_slot
+    return mask
 
 
 def recent_orders(opened: list) -> dict:

@@ -73,6 +73,9 @@ class Guest(TenantScoped, Timestamped, db.Model):
     dine_in_orders: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     delivery_spend_cents: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     location_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # One bit per location with a counted order (Location.slot): "ordered at any/all/none of" is a bit test on
+    # the guest's row (in the segments' covering index) instead of a join over guest_locations.
+    location_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False)
     favorite_item: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Digest of everything portal.guests.figures derives for the guest: an order change that alters none of it

@@ -1,8 +1,8 @@
 """Toast connections (credentials per organization) and the locations they reach."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import TenantScoped, Timestamped, UTCDateTime
@@ -45,10 +45,14 @@ class ToastConnection(TenantScoped, Timestamped, db.Model):
         return self.status == CONNECTION_RECONNECT
 
 
+MASK_SLOTS = 63  # bits of a signed 64-bit guests.location_mask
+
+
 class Location(TenantScoped, Timestamped, db.Model):
     """A Toast restaurant location connected to an organization. A GUID belongs to one organization only."""
 
     __tablename__ = "locations"
+    __table_args__ = (Index("ix_locations_org_id_slot", "org_id", "slot", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("toast_connections.id", ondelete="CASCADE"), index=True)
@@ -64,9 +68,27 @@ class Location(TenantScoped, Timestamped, db.Model):
     config_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     backfill_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # This location's bit in guests.location_mask (0..MASK_SLOTS-1, unique in the organization); None past the
+    # first MASK_SLOTS locations, whose segment conditions fall back to guest_locations.
+    slot: Mapped[int | None] = mapped_column(SmallInteger)
 
     connection: Mapped[ToastConnection] = relationship(back_populates="locations")
 
     @property
     def display_name(self) -> str:
         return self.location_name or self.name or self.guid
+
+
+@event.listens_for(Session, "before_flush")
+def _assign_location_slots(session: Session, _context, _instances) -> None:
+    """Every new location takes the lowest free slot of its organization (whoever creates it: the connect
+    flow, the CLI, tests), so guests' location masks always mean the same locations."""
+    fresh = [obj for obj in session.new if isinstance(obj, Location) and obj.slot is None]
+    for org_id in sorted({location.org_id for location in fresh if location.org_id is not None}):
+        with session.no_autoflush:
+            used = set(session.scalars(select(Location.slot).where(Location.org_id == org_id,
+                                                                   Location.slot.is_not(None))))
+        used |= {obj.slot for obj in session.new if isinstance(obj, Location) and obj.org_id == org_id}
+        free = (slot for slot in range(MASK_SLOTS) if slot not in used)
+        for location in (obj for obj in fresh if obj.org_id == org_id):
+            location.slot = next(free, None)

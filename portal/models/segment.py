@@ -16,7 +16,7 @@ from portal.models.guest import Guest
 SEGMENT_FIGURES = (
     "org_id", "last_order_at", "id", "order_count", "net_spend_cents", "avg_check_cents", "total_tips_cents",
     "delivery_orders", "takeout_orders", "curbside_orders", "dine_in_orders", "delivery_spend_cents",
-    "has_email", "has_phone", "marketing_opt_out",
+    "has_email", "has_phone", "marketing_opt_out", "location_mask",
 )
 Index("ix_guests_segment_figures", *(Guest.__table__.c[name] for name in SEGMENT_FIGURES))
 # "At least n orders in the last N days" (n = 2..5) is a range on the n-th most recent order time; guests with

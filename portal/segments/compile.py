@@ -27,6 +27,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from portal.models.guest import Guest, GuestOrder
 from portal.models.guest_links import GuestFact, GuestItem, GuestLocation, GuestTag
+from portal.models.integration import Location
 from portal.segments.rules import FIELDS, PERCENT_OPERATORS, conditions, percentile_rank_size, to_cents
 from portal.segments.scored import scored_clause
 
@@ -216,6 +217,10 @@ class Compiler:
 
     def _set(self, condition: dict) -> ColumnElement[bool]:
         values, operator = condition["value"], condition["operator"]
+        if condition["field"] == "location":
+            mask = self._location_mask([_int(v) for v in values])
+            if mask is not None:
+                return _bits(self._column(Guest.location_mask, selective=False), mask, operator)
         since = window_start(self.now, condition["window_days"]) if condition.get("window_days") else None
         linked = self._linked(condition["field"], since)
         guest = self._column(Guest.id)  # probe the list per guest; SQLite would rather look up each listed guest
@@ -223,6 +228,15 @@ class Compiler:
             return and_(*(guest.in_(linked([value])) for value in values))
         matches = guest.in_(linked(values))
         return ~matches if operator == "none_of" else matches
+
+    def _location_mask(self, location_ids: list[int]) -> int | None:
+        """The bits of these locations in guests.location_mask, or None when one of them has no slot (or is not
+        the organization's): the condition then reads guest_locations."""
+        slots = dict(self.session.execute(select(Location.id, Location.slot).where(
+            Location.org_id == self.org_id, Location.id.in_(location_ids), Location.slot.is_not(None))).all())
+        if set(location_ids) - set(slots):
+            return None
+        return sum(1 << slot for slot in set(slots.values()))
 
     def _linked(self, name: str, since: datetime | None) -> Callable:
         """values → ``SELECT guest_id`` of this organization's link rows naming any of them."""
@@ -239,6 +253,14 @@ class Compiler:
             return lambda values: select(GuestFact.guest_id).where(
                 GuestFact.org_id == org, GuestFact.kind == "server", GuestFact.value.in_(values))
         return lambda values: select(GuestTag.guest_id).where(GuestTag.org_id == org, GuestTag.tag.in_(values))
+
+
+def _bits(column, mask: int, operator: str) -> ColumnElement[bool]:
+    """any_of / all_of / none_of the locations of ``mask``, as a test of the guest's location bits."""
+    common = column.op("&")(mask)
+    if operator == "all_of":
+        return common == mask
+    return common == 0 if operator == "none_of" else common != 0
 
 
 def _without_implied(node: dict) -> dict:

@@ -26,3 +26,27 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(app):
         assert db.inspect(db.engine).get_table_names() in ([], ["alembic_version"])
         upgrade()
         assert "organizations" in db.inspect(db.engine).get_table_names()
+
+
+def test_the_location_mask_migration_keeps_every_row_and_backfills_slots_and_masks(app, committed):
+    from sqlalchemy import func, select, update
+
+    from portal.models import Guest, GuestLocation, Location, Order
+    from tests import factories
+
+    first = factories.LocationFactory()
+    second = factories.LocationFactory(connection=first.connection)
+    order = Order(org_id=first.org_id, location_id=second.id, guid="order-1")
+    guest = Guest(org_id=first.org_id, key="e:a@example.com")
+    committed.add_all([order, guest])
+    committed.flush()
+    committed.add(GuestLocation(guest_id=guest.id, location_id=second.id, org_id=first.org_id, order_count=1))
+    committed.execute(update(Location).values(slot=None))  # as before the migration: slots are its to give
+    committed.commit()
+    with app.app_context():
+        downgrade(revision="0009")
+        upgrade()
+    committed.expire_all()
+    assert committed.scalar(select(func.count(Order.id))) == 1  # nothing cascaded away on either database
+    assert [first.slot, second.slot] == [0, 1]
+    assert committed.get(Guest, guest.id).location_mask == 0b10

@@ -235,3 +235,12 @@ def test_a_change_rewrites_only_the_parts_of_the_profile_it_moves(world, session
     assert session.scalars(select(GuestItem.name).where(GuestItem.guest_id == guest.id)).all() == ["Fries"]
     assert session.scalars(select(GuestLocation.location_id).where(GuestLocation.guest_id == guest.id)).all() == [
         world.location.id]
+
+
+def test_the_location_mask_holds_a_bit_per_location_with_a_counted_order(world):
+    ingest(world.location, simple(email=EMAIL))
+    ingest(world.other_location, simple(email=EMAIL, voided=True, opened=BASE + timedelta(days=1)))
+    guest = world.guest(f"e:{EMAIL}")
+    assert guest.location_mask == 1 << world.location.slot  # the voided order's location does not count
+    ingest(world.other_location, simple(email=EMAIL, opened=BASE + timedelta(days=2)))
+    assert guest.location_mask == (1 << world.location.slot) | (1 << world.other_location.slot)

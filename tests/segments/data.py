@@ -98,6 +98,8 @@ def insert(session, org: Organization, locations: list[Location], specs: list[Gu
             email=f"g{index}.{uuid.uuid4().hex[:8]}@example.com" if spec.email else None,
             phone=f"+1555{index:07d}" if spec.phone else None, has_email=spec.email, has_phone=spec.phone,
             marketing_opt_out=spec.opt_out, search_name=name.lower(), sort_name=f"{last} {first}".strip().lower(),
+            location_mask=sum(1 << locations[i].slot for i in {o.location for o in spec.counted}
+                              if locations[i].slot is not None),
             **spec.figures(),
         )
         guests.append(guest)

@@ -237,3 +237,12 @@ def test_random_rule_trees_match_the_reference(session, data):
             check(session, population, data.draw(trees(location_ids), label="rules"))
     finally:
         savepoint.rollback()
+
+
+@pytest.mark.parametrize("operator", ["any_of", "all_of", "none_of"])
+def test_a_location_without_a_mask_bit_is_read_from_guest_locations(session, population, operator):
+    first, second = (str(location.id) for location in population.locations[:2])
+    population.locations[1].slot = None  # past the first 63 locations of an organization
+    session.flush()
+    assert check(session, population, rules(cond("location", operator, [first, second])))
+    assert check(session, population, rules(cond("location", operator, [first])))  # still the bit test

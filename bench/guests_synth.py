@@ -218,7 +218,8 @@ def _write_guests(setup, guests, owner, opened, loc_index, channel, amount, tip,
                                       .where(Location.id.in_(setup.location_ids))).all())
     bits = np.array([0 if slot_of[i] is None else 1 << slot_of[i] for i in setup.location_ids], dtype=np.int64)
     location_mask = np.zeros(guests, dtype=np.int64)
-    np.bitwise_or.at(location_mask, unique_pairs // len(setup.location_ids), bits[unique_pairs % len(setup.location_ids)])
+    count = len(setup.location_ids)
+    np.bitwise_or.at(location_mask, unique_pairs // count, bits[unique_pairs % count])
     has = order_count > 0
     first_s = _ts(np.where(has, first, 0), postgres)
     last_s = _ts(np.where(has, last, 0), postgres)

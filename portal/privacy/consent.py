@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.guests.identity import normalize_email, normalize_phone
 from portal.models.guest import Guest, GuestCheck
 from portal.models.privacy import MarketingSuppression
-from portal.privacy.erasure import digest
+from portal.privacy.erasure import digest, held
 
 TOKEN_SALT = "unsubscribe"
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -208,7 +208,7 @@ def apply_suppressions(org_id: int, guest_ids: set[int]) -> int:
     ):
         for pair in _digests({email} - {None}, {phone} - {None}):
             carried.setdefault(pair, set()).add(guest_id)
-    hits = set().union(*(carried[pair] for pair in _listed(org_id, set(carried))))
+    hits = set().union(*(carried[pair] for pair in held(MarketingSuppression, org_id, set(carried))))
     for guest in db.session.scalars(select(Guest).where(Guest.id.in_(sorted(hits)))):
         guest.marketing_opt_out = True
         audit.record("guest.opted_out", org_id=org_id, target=guest,
@@ -233,20 +233,9 @@ def _digests(emails: set[str], phones: set[str]) -> set[tuple[str, str]]:
     return {("email", digest("email", e)) for e in emails} | {("phone", digest("phone", p)) for p in phones}
 
 
-def _listed(org_id: int, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (kind, digest) pairs are on the organization's suppression list."""
-    found, digests = set(), sorted({d for _, d in pairs})
-    for start in range(0, len(digests), LOOKUP_BATCH):
-        chunk = digests[start:start + LOOKUP_BATCH]
-        found.update(tuple(row) for row in db.session.execute(
-            select(MarketingSuppression.kind, MarketingSuppression.digest)
-            .where(MarketingSuppression.org_id == org_id, MarketingSuppression.digest.in_(chunk))))
-    return found & pairs
-
-
 def _suppress(org_id: int, emails: set[str], phones: set[str], source: str) -> None:
     pairs = _digests(emails, phones)
-    for kind, value in sorted(pairs - _listed(org_id, pairs)):
+    for kind, value in sorted(pairs - held(MarketingSuppression, org_id, pairs)):
         db.session.add(MarketingSuppression(org_id=org_id, kind=kind, digest=value, source=source))
 
 

@@ -52,6 +52,17 @@ def identifier_digests(email: str | None, phone: str | None, guid: str | None) -
     return [(kind, digest(kind, value)) for kind, value in pairs if value]
 
 
+def held(model, org_id: int, pairs: set[tuple[str, str]], batch: int = 500) -> set[tuple[str, str]]:
+    """Which of these (kind, digest) pairs a keyed-hash table (``ErasedIdentifier``, ``MarketingSuppression``)
+    holds for the organization."""
+    found, digests = set(), sorted({value for _, value in pairs})
+    for start in range(0, len(digests), batch):
+        found.update(tuple(row) for row in db.session.execute(
+            select(model.kind, model.digest).where(model.org_id == org_id,
+                                                   model.digest.in_(digests[start:start + batch]))))
+    return found & pairs
+
+
 def erase(guest: Guest, user_id: int | None = None) -> Guest:
     """Owner action: erase a guest (see the module docstring). Idempotent; audited "guest.erased" with the id only.
 
@@ -83,12 +94,8 @@ def _remember(org_id: int, idents: set[tuple]) -> None:
     wanted = {pair for email, phone, guid in idents for pair in identifier_digests(email, phone, guid)}
     if not wanted:
         return
-    known = set(db.session.execute(
-        select(ErasedIdentifier.kind, ErasedIdentifier.digest)
-        .where(ErasedIdentifier.org_id == org_id, ErasedIdentifier.digest.in_(sorted(d for _, d in wanted)))
-    ).all())
     now = utcnow()
-    for kind, value in sorted(wanted - {tuple(row) for row in known}):
+    for kind, value in sorted(wanted - held(ErasedIdentifier, org_id, wanted)):
         db.session.add(ErasedIdentifier(org_id=org_id, kind=kind, digest=value, erased_at=now))
 
 
@@ -162,7 +169,7 @@ def scrub_orders(org_id: int, order_ids: list[int]) -> int:
                                    (row.customer_guid or "").strip() or None)
         for row in rows
     }
-    erased = _erased(org_id, {pair for pairs in per_row.values() for pair in pairs})
+    erased = held(ErasedIdentifier, org_id, {pair for pairs in per_row.values() for pair in pairs})
     hit = [row for row in rows if any(pair in erased for pair in per_row[row.id])]
     if not hit:
         return 0
@@ -172,17 +179,7 @@ def scrub_orders(org_id: int, order_ids: list[int]) -> int:
     return len(hit)
 
 
-def _erased(org_id: int, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    if not pairs:
-        return set()
-    found = db.session.execute(
-        select(ErasedIdentifier.kind, ErasedIdentifier.digest)
-        .where(ErasedIdentifier.org_id == org_id, ErasedIdentifier.digest.in_(sorted(d for _, d in pairs)))
-    ).all()
-    return {tuple(row) for row in found}
-
-
 def is_erased_identifier(org_id: int, email: str | None = None, phone: str | None = None,
                          guid: str | None = None) -> bool:
     """Whether any of these normalized identifiers belonged to an erased guest of the organization."""
-    return bool(_erased(org_id, set(identifier_digests(email, phone, guid))))
+    return bool(held(ErasedIdentifier, org_id, set(identifier_digests(email, phone, guid))))

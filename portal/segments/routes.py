@@ -56,14 +56,7 @@ def new():
 
 @bp.post("/")
 def create():
-    parsed = form.parse(request.form)
-    name = request.form.get("name", "")
-    if parsed.valid:
-        segment, error = commit_or_error(lambda: service.create_segment(current_org().id, name, parsed.tree, current_user.id))
-        if error:
-            return _builder(None, parsed.tree, name=name, parsed=parsed, name_error=error, status=422)
-        return redirect(url_for("segments.show", segment_id=segment.id), code=303)
-    return _builder(None, parsed.tree, name=name, parsed=parsed, status=422)
+    return _save(None, lambda name, tree: service.create_segment(current_org().id, name, tree, current_user.id))
 
 
 @bp.get("/<int:segment_id>/edit")
@@ -75,14 +68,20 @@ def edit(segment_id):
 @bp.post("/<int:segment_id>")
 def update(segment_id):
     segment = get_or_404(Segment, segment_id)
+    return _save(segment, lambda name, tree: service.update_segment(segment, name, tree))
+
+
+def _save(segment, save):
+    """The builder's form through ``save(name, rules)`` (create or update): the saved segment's page, or the
+    builder again with the messages."""
     parsed = form.parse(request.form)
     name = request.form.get("name", "")
-    if parsed.valid:
-        _, error = commit_or_error(lambda: service.update_segment(segment, name, parsed.tree))
-        if error:
-            return _builder(segment, parsed.tree, name=name, parsed=parsed, name_error=error, status=422)
-        return redirect(url_for("segments.show", segment_id=segment.id), code=303)
-    return _builder(segment, parsed.tree, name=name, parsed=parsed, status=422)
+    if not parsed.valid:
+        return _builder(segment, parsed.tree, name=name, parsed=parsed, status=422)
+    saved, error = commit_or_error(lambda: save(name, parsed.tree))
+    if error:
+        return _builder(segment, parsed.tree, name=name, parsed=parsed, name_error=error, status=422)
+    return redirect(url_for("segments.show", segment_id=saved.id), code=303)
 
 
 @bp.post("/<int:segment_id>/delete")

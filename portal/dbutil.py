@@ -1,4 +1,9 @@
-"""Statements that differ between SQLite and PostgreSQL, behind one function each."""
+"""SQL helpers: statements that differ between SQLite and PostgreSQL, behind one function each, and the pieces
+of prebuilt hot-path statements."""
+from contextlib import contextmanager
+
+from sqlalchemy import bindparam
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -15,3 +20,31 @@ def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> in
         .returning(model.id)
     )
     return db.session.execute(statement).scalar()
+
+
+def expanding(name: str):
+    """A list parameter of a prebuilt statement (``column.in_(expanding("ids"))``): one cached statement for
+    lists of any length."""
+    return bindparam(name, expanding=True)
+
+
+@contextmanager
+def pipelined(conn):
+    """Send the block's statements on ``conn`` without waiting for each answer: psycopg's pipeline mode on
+    PostgreSQL (the server works while Python builds the next statement); SQLite has no round trips to save.
+
+    Only for writes whose results are not read. An error surfaces at the latest when the block ends.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    with conn.connection.driver_connection.pipeline():
+        yield
+
+
+def expire_loaded(model, ids) -> None:
+    """Objects of ``model`` this session holds whose rows a Core statement changed: reloaded on next access."""
+    for row_id in ids:
+        obj = db.session.identity_map.get(identity_key(model, row_id))
+        if obj is not None:
+            db.session.expire(obj)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
+from portal.dbutil import expanding, expire_loaded, pipelined
 from portal.extensions import db
 from portal.guests.identity import LATEST
 from portal.models.base import utcnow
@@ -65,9 +66,6 @@ def _changed_parts(old: str | None, new: str) -> list[bool]:
     return [old[i:i + PART] != new[i:i + PART] for i in range(0, len(new), PART)]
 
 
-def _in(name: str):
-    return bindparam(name, expanding=True)
-
 
 # Prebuilt Core statements: recompute runs for every order the sync engine writes (see portal.guests.loading).
 _gc, _guest = GuestCheck.__table__.c, Guest.__table__
@@ -78,11 +76,11 @@ ROWS = select(
     _guest.c.profile_digest, Location.__table__.c.slot.label("location_slot"),
 ).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).outerjoin(
     Location.__table__, Location.__table__.c.id == _gc.location_id,
-).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(_in("ids")))
+).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(expanding("ids")))
 UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
-DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(_in("ids")),
-                                                    GuestOrder.__table__.c.order_id.in_(_in("orders")))
-DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(_in("ids"))) for model in LINKS}
+DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(expanding("ids")),
+                                                    GuestOrder.__table__.c.order_id.in_(expanding("orders")))
+DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(expanding("ids"))) for model in LINKS}
 
 
 def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False) -> None:
@@ -124,9 +122,10 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
                 rewrite[model][0].append(guest_id)
                 rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
     if figures:
-        conn.execute(UPDATE_GUEST, figures)
-        _expire_guests({row["b_id"] for row in figures})
-        _rewrite(conn, rewrite, order_ids)
+        with pipelined(conn):
+            conn.execute(UPDATE_GUEST, figures)
+            _rewrite(conn, rewrite, order_ids)
+        expire_loaded(Guest, [row["b_id"] for row in figures])
 
 
 def _rewrite(conn, rewrite: dict, order_ids: set[int]) -> None:
@@ -140,13 +139,6 @@ def _rewrite(conn, rewrite: dict, order_ids: set[int]) -> None:
             conn.execute(DELETE_LINKS[model], {"ids": guest_ids})
         if new_rows:
             conn.execute(model.__table__.insert(), new_rows)
-
-
-def _expire_guests(ids: set[int]) -> None:
-    """Guest objects this session holds now differ from their rows: reload them on next access."""
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Guest) and obj.id in ids:
-            db.session.expire(obj)
 
 
 def summarize(rows: list) -> Summary:

@@ -1,86 +1,88 @@
-"""Reading what guest resolution needs from the order and config tables, with prebuilt Core statements.
+"""Reading what guest resolution needs from the order, config and guest_checks tables, with prebuilt Core
+statements.
 
-This is the hot path of ``apply_orders`` (a sync page, or one order from a webhook): statements are built once
-(expanding IN parameters) and run on the session's connection, and rows become light namespaces instead of ORM
-objects. Selections and payments are read only for checks that carry a customer.
+This is the hot path of ``apply_orders`` (a sync page, or one order from a webhook), so round trips are few:
+orders come with their checks and the names of their dining option and server (joins), and the selections
+(with their menu item's name) and payments of checks that carry a customer come in one more. Statements are
+built once (expanding IN parameters) and run on the session's connection; rows become light namespaces.
 """
-from collections import defaultdict
 from types import SimpleNamespace
 
-from sqlalchemy import String, bindparam, case, cast, literal, null, select, union_all
+from sqlalchemy import and_, bindparam, literal, null, select, union_all
 
+from portal.dbutil import expanding
 from portal.extensions import db
 from portal.models import CheckPayment, CheckSelection, DiningOption, Employee, MenuItem, Order, OrderCheck
-
-
-def _in(name: str):
-    return bindparam(name, expanding=True)
-
+from portal.models.guest import GuestCheck
 
 _o, _c, _s, _p = Order.__table__.c, OrderCheck.__table__.c, CheckSelection.__table__.c, CheckPayment.__table__.c
-ORDERS = select(_o.id, _o.org_id, _o.location_id, _o.opened_at, _o.voided, _o.deleted, _o.dining_option_guid,
-                _o.server_guid, _o.delivery_info, _o.curbside_info).where(_o.org_id == bindparam("org"),
-                                                                          _o.id.in_(_in("ids")))
-CHECKS = select(_c.order_id, _c.id, _c.guid, _c.amount_cents, _c.voided, _c.deleted, _c.customer_guid,
-                _c.customer_first_name, _c.customer_last_name, _c.customer_email, _c.customer_phone,
-                _c.customer_phone_country_code).where(_c.order_id.in_(_in("ids"))).order_by(_c.id)
-SELECTIONS = select(_s.check_id, _s.item_guid, _s.display_name, _s.quantity, _s.voided).where(
-    _s.check_id.in_(_in("ids"))).order_by(_s.id)
-PAYMENTS = select(_p.check_id, _p.card_type, _p.tip_cents, _p.refund_cents, _p.tip_refund_cents,
-                  _p.payment_status).where(_p.check_id.in_(_in("ids"))).order_by(_p.id)
+_d, _e, _m = DiningOption.__table__.c, Employee.__table__.c, MenuItem.__table__.c
 
-
-def _config(model, kind: str, names: tuple[str, ...], flag=None):
-    t = model.__table__.c
-    texts = [t[name] for name in names] + [null()] * (3 - len(names))
-    return select(literal(kind).label("kind"), t.location_id, t.guid, *(cast(c, String) for c in texts),
-                  (flag if flag is not None else literal(0)).label("flag")).where(
-        t.location_id.in_(_in("locations")), t.guid.in_(_in(kind)))
-
-
-# Dining options, employees and menu items the orders point at, in one round trip (kind, location, guid, texts).
-CONFIG = union_all(
-    _config(DiningOption, "dining", ("behavior",), case((DiningOption.__table__.c.curbside, 1), else_=0)),
-    _config(Employee, "servers", ("first_name", "chosen_name", "last_name")),
-    _config(MenuItem, "items", ("name",)),
+ORDER_COLUMNS = (
+    _o.id, _o.org_id, _o.location_id, _o.opened_at, _o.voided, _o.deleted, _o.server_guid, _o.delivery_info,
+    _o.curbside_info, _d.behavior.label("dining_behavior"), _d.curbside.label("dining_curbside"),
+    _e.first_name.label("server_first_name"), _e.chosen_name.label("server_chosen_name"),
+    _e.last_name.label("server_last_name"),
 )
+CHECK_COLUMNS = (_c.id, _c.guid, _c.amount_cents, _c.voided, _c.deleted, _c.customer_guid, _c.customer_first_name,
+                 _c.customer_last_name, _c.customer_email, _c.customer_phone, _c.customer_phone_country_code)
+ORDER_NAMES = tuple(column.name for column in ORDER_COLUMNS)
+CHECK_NAMES = tuple(column.name for column in CHECK_COLUMNS)
+ORDERS = (
+    select(*ORDER_COLUMNS, *(column.label(f"check_{column.name}") for column in CHECK_COLUMNS))
+    .select_from(Order.__table__)
+    .outerjoin(DiningOption.__table__, and_(_d.location_id == _o.location_id, _d.guid == _o.dining_option_guid))
+    .outerjoin(Employee.__table__, and_(_e.location_id == _o.location_id, _e.guid == _o.server_guid))
+    .outerjoin(OrderCheck.__table__, _c.order_id == _o.id)
+    .where(_o.org_id == bindparam("org"), _o.id.in_(expanding("ids")))
+    .order_by(_o.id, _c.id)
+)
+# A check's selections and payments in one round trip: each row is one or the other (``kind``), the other's
+# columns NULL.
+_SELECTION_FIELDS = ("item_guid", "display_name", "menu_name", "quantity", "voided")
+_PAYMENT_FIELDS = ("card_type", "tip_cents", "refund_cents", "tip_refund_cents", "payment_status")
+CHILDREN = union_all(
+    select(literal("selection").label("kind"), _s.id, _s.check_id, _s.item_guid, _s.display_name,
+           _m.name.label("menu_name"), _s.quantity, _s.voided, *(null().label(name) for name in _PAYMENT_FIELDS))
+    .select_from(CheckSelection.__table__)
+    .join(OrderCheck.__table__, _c.id == _s.check_id).join(Order.__table__, _o.id == _c.order_id)
+    .outerjoin(MenuItem.__table__, and_(_m.location_id == _o.location_id, _m.guid == _s.item_guid))
+    .where(_s.check_id.in_(expanding("ids"))),
+    select(literal("payment"), _p.id, _p.check_id, *(null().label(name) for name in _SELECTION_FIELDS),
+           _p.card_type, _p.tip_cents, _p.refund_cents, _p.tip_refund_cents, _p.payment_status)
+    .where(_p.check_id.in_(expanding("ids"))),
+).order_by("kind", "id")
+
+_gc = GuestCheck.__table__.c
+GUEST_CHECKS = select(*_gc).where(_gc.org_id == bindparam("org"), _gc.order_id.in_(expanding("ids")))
 
 
 def orders(org_id: int, ids: list[int]) -> list[SimpleNamespace]:
-    """The organization's orders among ``ids``, each with ``checks`` (each with ``selections`` and ``payments``)."""
+    """The organization's orders among ``ids``, each with ``checks`` (each with ``selections`` and ``payments``),
+    and the behavior of its dining option and the names of its server (None when the config does not know them).
+    Selections carry ``menu_name``, the name of their item in the menus."""
     conn = db.session.connection()
-    found = [SimpleNamespace(**row._mapping, checks=[]) for row in conn.execute(ORDERS, {"org": org_id, "ids": ids})]
-    if not found:
-        return []
-    by_id = {o.id: o for o in found}
+    found: dict[int, SimpleNamespace] = {}
     with_customer = {}
-    for row in conn.execute(CHECKS, {"ids": list(by_id)}):
-        check = SimpleNamespace(**row._mapping, selections=[], payments=[])
-        by_id[row.order_id].checks.append(check)
-        if row.customer_email or row.customer_phone or row.customer_guid:
-            with_customer[row.id] = check
+    width = len(ORDER_NAMES)
+    for row in conn.execute(ORDERS, {"org": org_id, "ids": ids}):
+        order = found.get(row.id)
+        if order is None:
+            order = found[row.id] = SimpleNamespace(**dict(zip(ORDER_NAMES, row[:width])), checks=[])
+        if row.check_id is None:
+            continue  # an order without checks
+        check = SimpleNamespace(**dict(zip(CHECK_NAMES, row[width:])), selections=[], payments=[])
+        order.checks.append(check)
+        if check.customer_email or check.customer_phone or check.customer_guid:
+            with_customer[check.id] = check
     if with_customer:
-        for row in conn.execute(SELECTIONS, {"ids": list(with_customer)}):
-            with_customer[row.check_id].selections.append(row)
-        for row in conn.execute(PAYMENTS, {"ids": list(with_customer)}):
-            with_customer[row.check_id].payments.append(row)
-    return found
+        for row in conn.execute(CHILDREN, {"ids": list(with_customer)}):
+            check = with_customer[row.check_id]
+            (check.selections if row.kind == "selection" else check.payments).append(row)
+    return list(found.values())
 
 
-def config(locations: set[int], dining: set[str], servers: set[str], items: set[str]) -> dict[str, dict]:
-    """kind ("dining", "servers", "items") -> {(location id, guid): (text1, text2, text3, flag)}."""
-    found = {"dining": {}, "servers": {}, "items": {}}
-    if not (dining or servers or items):
-        return found
-    params = {"locations": sorted(locations), "dining": sorted(dining), "servers": sorted(servers),
-              "items": sorted(items)}
-    for row in db.session.connection().execute(CONFIG, params):
-        found[row[0]][(row[1], row[2])] = tuple(row[3:])
-    return found
-
-
-def group_by(rows, key: str) -> dict:
-    grouped = defaultdict(list)
-    for row in rows:
-        grouped[getattr(row, key)].append(row)
-    return grouped
+def guest_checks(org_id: int, order_ids: list[int]) -> dict[tuple[int, str], object]:
+    """The ``guest_checks`` rows these orders have now, keyed by (order id, check GUID)."""
+    rows = db.session.connection().execute(GUEST_CHECKS, {"org": org_id, "ids": order_ids})
+    return {(row.order_id, row.check_guid): row for row in rows}

@@ -9,9 +9,10 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import load_only
 
+from portal.dbutil import expanding
 from portal.extensions import db
 from portal.guests.identity import CheckIdentity, Partition, partition
 from portal.models.guest import Guest, GuestCheck
@@ -20,8 +21,11 @@ from portal.models.guest_links import GuestDuplicate, GuestMerge, GuestNote, Gue
 log = logging.getLogger(__name__)
 LARGE_COMPONENT = 10_000  # checks; worth a warning (a shared "house" phone number links many guests)
 REASON_KINDS = {"p": "phone", "g": "guid"}
+IDENT_KINDS = (("e", "email"), ("p", "phone"), ("g", "customer_guid"))
 IDENTITY_COLUMNS = (GuestCheck.guest_id, GuestCheck.order_id, GuestCheck.check_guid, GuestCheck.opened_at,
                     GuestCheck.email, GuestCheck.phone, GuestCheck.customer_guid)
+_gc = GuestCheck.__table__.c
+
 
 
 @dataclass
@@ -53,82 +57,66 @@ class Outcome:
     moved_orders: set[int] = field(default_factory=set)  # orders of the checks that changed guest
 
 
-def attach_known(org_id: int, rows: list[GuestCheck]) -> tuple[list[GuestCheck], Outcome]:
-    """Fast path for new checks: one whose identifiers are all already known, only on checks of one guest X that
-    has no possible duplicate and no manual merge, joins X. Returns the checks that need full resolution.
+def attach_known(org_id: int, checks: list[dict]) -> tuple[list[dict], Outcome]:
+    """Fast path for checks about to be inserted (``GuestCheck`` column values): one whose identifiers are all
+    already known, only on checks of one guest X that has no possible duplicate and no manual merge, joins X (its
+    ``guest_id`` is set). Returns the checks that need full resolution (``guest_id`` None).
 
     Why this equals full resolution: without a merge a guest has at most one email, and without a possible
     duplicate nothing outside X shares X's identifiers, so X plus the new check is one conflict-free component
     (one group, whatever the canonical order) and the check adds no identifier that could link anything else.
     """
     outcome = Outcome()
-    if not rows:
+    if not checks:
         return [], outcome
-    db.session.flush()
-    holders, emails_of = _holders(org_id, rows)
-    candidates = {}
-    for row in rows:
-        idents = [(k, v) for k, v in (("e", row.email), ("p", row.phone), ("g", row.customer_guid)) if v]
-        if all(ident in holders for ident in idents):
-            guests = set().union(*(holders[ident] for ident in idents))
-            if len(guests) == 1 and None not in guests:
-                candidates[row.id] = next(iter(guests))
-    blocked = _tangled(org_id, set(candidates.values()), emails_of, {r.email for r in rows if r.id in candidates})
+    seeds = Seeds()
+    for check in checks:
+        seeds.add(check["email"], check["phone"], check["customer_guid"])
+    holders, tangled = _holders(org_id, seeds)
     slow = []
-    for row in rows:
-        guest_id = candidates.get(row.id)
-        if guest_id is None or guest_id in blocked:
-            slow.append(row)
+    for check in checks:
+        idents = [(k, check[name]) for k, name in IDENT_KINDS if check[name]]
+        guests = set().union(*(holders.get(ident, {None}) for ident in idents))
+        guest_id = next(iter(guests)) if len(guests) == 1 else None
+        if guest_id is None or guest_id in tangled:
+            check["guest_id"] = None
+            slow.append(check)
             continue
-        row.guest_id = guest_id
+        check["guest_id"] = guest_id
         outcome.changed.add(guest_id)
-        outcome.moved_orders.add(row.order_id)
+        outcome.moved_orders.add(check["order_id"])
     return slow, outcome
 
 
-def _holders(org_id: int, rows: list[GuestCheck]) -> tuple[dict[tuple[str, str], set], dict[int, set[str]]]:
-    """For the identifiers of ``rows``: which guests (None: pending) other checks carrying them belong to, and
-    the emails of those guests' matching checks."""
-    fresh = {row.id for row in rows}
-    seeds = Seeds()
-    for row in rows:
-        seeds.add_row(row)
+_held = select(_gc.guest_id, _gc.email, _gc.phone, _gc.customer_guid).where(
+    _gc.org_id == bindparam("org"),
+    or_(_gc.email.in_(expanding("emails")), _gc.phone.in_(expanding("phones")), _gc.customer_guid.in_(expanding("guids"))),
+).distinct().subquery()
+_dup, _merge = GuestDuplicate.__table__.c, GuestMerge.__table__.c
+# Each (guest, identifiers) holding one of the new checks' identifiers (guest None: a pending check), with
+# whether the guest has a possible duplicate or the email is named by an active manual merge: one round trip.
+HOLDERS = select(
+    _held,
+    exists().where(or_(_dup.guest_id == _held.c.guest_id, _dup.other_guest_id == _held.c.guest_id)).label("dup"),
+    exists().where(_merge.org_id == bindparam("org"), _merge.undone_at.is_(None),
+                   or_(_merge.email_a == _held.c.email, _merge.email_b == _held.c.email)).label("merged"),
+)
+
+
+def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set[int]]:
+    """Which guests (None: pending) the checks carrying these identifiers belong to, and which of those guests
+    are tangled in a possible duplicate or a manual merge."""
     holders: dict[tuple[str, str], set] = {}
-    emails_of: dict[int, set[str]] = {}
-    for row_id, guest_id, email, phone, guid in db.session.execute(
-        select(GuestCheck.id, GuestCheck.guest_id, GuestCheck.email, GuestCheck.phone, GuestCheck.customer_guid)
-        .where(GuestCheck.org_id == org_id, or_(*_conditions(seeds)))
-    ):
-        if row_id in fresh:
-            continue
-        for ident in (("e", email), ("p", phone), ("g", guid)):
-            if ident[1]:
-                holders.setdefault(ident, set()).add(guest_id)
-        if email and guest_id is not None:
-            emails_of.setdefault(guest_id, set()).add(email)
-    return holders, emails_of
-
-
-def _tangled(org_id: int, guest_ids: set[int], emails_of: dict[int, set[str]], new_emails: set) -> set[int]:
-    """Guests among ``guest_ids`` with a possible duplicate or an email named by a manual merge."""
-    if not guest_ids:
-        return set()
-    listed = sorted(guest_ids)
     tangled = set()
-    for a, b in db.session.execute(
-        select(GuestDuplicate.guest_id, GuestDuplicate.other_guest_id)
-        .where(or_(GuestDuplicate.guest_id.in_(listed), GuestDuplicate.other_guest_id.in_(listed)))
-    ):
-        tangled.update({a, b})
-    emails = set().union(*(emails_of.get(g, set()) for g in guest_ids)) | (new_emails - {None})
-    merged = set()
-    for pair in _merges_of(org_id, emails):
-        merged.update(pair)
-    if merged:
-        tangled.update(g for g in guest_ids if emails_of.get(g, set()) & merged)
-        if new_emails & merged:
-            tangled.update(guest_ids)  # rare: let full resolution sort the merged emails out
-    return tangled & guest_ids
+    params = {"org": org_id, "emails": sorted(seeds.emails), "phones": sorted(seeds.phones),
+              "guids": sorted(seeds.guids)}
+    for row in db.session.connection().execute(HOLDERS, params):
+        for kind, name in IDENT_KINDS:
+            if row._mapping[name]:
+                holders.setdefault((kind, row._mapping[name]), set()).add(row.guest_id)
+        if row.dup or row.merged:
+            tangled.add(row.guest_id)
+    return holders, tangled
 
 
 def _conditions(ids: Seeds) -> list:
@@ -167,10 +155,12 @@ def component(org_id: int, seeds: Seeds) -> tuple[list[GuestCheck], set[tuple[st
 
 
 def _rows_with(org_id: int, ids: Seeds) -> list[GuestCheck]:
-    # Only the columns resolution reads: no JSON decoding of items for every connected check.
+    # Only the columns resolution reads: no JSON decoding of items for every connected check. Loaded objects are
+    # refreshed: the fast path writes guest_checks with Core statements, which the session does not see.
     return db.session.scalars(
         select(GuestCheck).options(load_only(*IDENTITY_COLUMNS))
         .where(GuestCheck.org_id == org_id, or_(*_conditions(ids)))
+        .execution_options(populate_existing=True)
     ).all()
 
 

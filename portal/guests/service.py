@@ -2,9 +2,10 @@
 
 Nothing here commits: callers (sync jobs, views, the CLI) own the transaction. Nothing here logs guest PII.
 """
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.audit import service as audit
+from portal.dbutil import expanding, expire_loaded
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests import figures, loading
@@ -35,39 +36,35 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
 
 
 def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
+    db.session.flush()  # the orders just written, and any guest change of the caller, before Core reads them
     erased, suppressed = erasure.lists_in_use(org_id)
     if erased:
         erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
-    orders = loading.orders(org_id, ids)
-    fresh = check_facts(orders)
-    existing = {
-        (row.order_id, row.check_guid): row
-        for row in db.session.scalars(select(GuestCheck).where(GuestCheck.org_id == org_id, GuestCheck.order_id.in_(ids)))
-    }
-    seeds, touched, created = Seeds(), set(), []
+    fresh = check_facts(loading.orders(org_id, ids))
+    existing = loading.guest_checks(org_id, ids)
+    seeds, touched, gone, changed = Seeds(), set(), [], []
     for key, row in existing.items():
-        if key not in fresh and _identified(row):  # an erased guest's checks (no identifier) stay its history
-            seeds.add_row(row)
-            touched.add(row.guest_id)
-            db.session.delete(row)
-    for key, values in fresh.items():
-        row = existing.get(key)
-        if row is None:
-            row = GuestCheck(**values)
-            db.session.add(row)
-            created.append(row)
+        values = fresh.get(key)
+        if values is None:
+            if _identified(row):  # an erased guest's checks (no identifier) stay its history
+                seeds.add_row(row)
+                touched.add(row.guest_id)
+                gone.append(row.id)
             continue
-        if any(getattr(row, name) != values[name] for name in IDENTITY_FIELDS):
+        touched.add(row.guest_id)
+        if any(row._mapping[name] != values[name] for name in IDENTITY_FIELDS):
             seeds.add_row(row)
             seeds.add(values["email"], values["phone"], values["customer_guid"])
-        touched.add(row.guest_id)
-        for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
+        if any(row._mapping[name] != value for name, value in values.items()):
+            changed.append({"b_id": row.id, **values})
+    _write_existing(gone, changed)
+    new = [values for key, values in fresh.items() if key not in existing]
+    slow, fast = attach_known(org_id, new)  # before the insert: the holders are the other checks
+    if new:
+        db.session.connection().execute(GuestCheck.__table__.insert(), new)
+    for values in slow:
+        seeds.add(values["email"], values["phone"], values["customer_guid"])
     orders = set(ids)
-    slow, fast = attach_known(org_id, created)
-    for row in slow:
-        seeds.add_row(row)
     if seeds:
         # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
         outcome = resolve(org_id, seeds, previous=touched)
@@ -79,7 +76,23 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         consent.apply_suppressions(org_id, touched)
 
 
-def _identified(row: GuestCheck) -> bool:
+_checks = GuestCheck.__table__
+DELETE_CHECKS = _checks.delete().where(_checks.c.id.in_(expanding("ids")))
+UPDATE_CHECK = _checks.update().where(_checks.c.id == bindparam("b_id"))
+
+
+def _write_existing(gone: list[int], changed: list[dict]) -> None:
+    """Delete and update ``guest_checks`` rows with Core statements (the hot path of every stored order); the
+    session's objects of those rows are expired, so that nothing reads them stale."""
+    conn = db.session.connection()
+    if gone:
+        conn.execute(DELETE_CHECKS, {"ids": gone})
+    if changed:
+        conn.execute(UPDATE_CHECK, changed)
+    expire_loaded(GuestCheck, [*gone, *(values["b_id"] for values in changed)])
+
+
+def _identified(row) -> bool:
     return bool(row.email or row.phone or row.customer_guid)
 
 

@@ -30,6 +30,15 @@ class LocationEntity(TenantScoped):
         return (UniqueConstraint("location_id", "guid"),)
 
 
+def dining_channel(behavior: str | None, curbside: bool | None) -> str | None:
+    """The CRM channel of a dining option: delivery, curbside (TAKE_OUT with curbside=true), takeout or dine_in."""
+    if behavior == "DELIVERY":
+        return "delivery"
+    if behavior == "TAKE_OUT":
+        return "curbside" if curbside else "takeout"
+    return "dine_in" if behavior == "DINE_IN" else None
+
+
 class DiningOption(LocationEntity, db.Model):
     __tablename__ = "dining_options"
 
@@ -37,14 +46,6 @@ class DiningOption(LocationEntity, db.Model):
     behavior: Mapped[str | None] = mapped_column(String(16))
     curbside: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
-    @property
-    def channel(self) -> str | None:
-        """The CRM channel: delivery, curbside (TAKE_OUT with curbside=true), takeout or dine_in."""
-        if self.behavior == "DELIVERY":
-            return "delivery"
-        if self.behavior == "TAKE_OUT":
-            return "curbside" if self.curbside else "takeout"
-        return "dine_in" if self.behavior == "DINE_IN" else None
 
 
 class RevenueCenter(LocationEntity, db.Model):

@@ -1,10 +1,11 @@
 """SQL helpers: statements that differ between SQLite and PostgreSQL, behind one function each, and the pieces
 of prebuilt hot-path statements."""
 from contextlib import contextmanager
+from functools import cache
 
 from sqlalchemy import bindparam
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.util import identity_key
 
 from portal.extensions import db
 
@@ -20,6 +21,21 @@ def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> in
         .returning(model.id)
     )
     return db.session.execute(statement).scalar()
+
+
+def upsert(model):
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, for one row dict or many."""
+    return _upsert(model, db.session.get_bind().dialect.name)
+
+
+@cache
+def _upsert(model, dialect_name: str):
+    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(model)
+    keys = [column.name for column in model.__table__.primary_key]
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column.name: statement.excluded[column.name] for column in model.__table__.c if column.name not in keys},
+    )
 
 
 def expanding(name: str):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from portal.dbutil import expanding, expire_loaded, pipelined
+from portal.dbutil import expanding, expire_loaded, pipelined, upsert
 from portal.extensions import db
 from portal.guests.identity import LATEST
 from portal.models.base import utcnow
@@ -66,7 +66,6 @@ def _changed_parts(old: str | None, new: str) -> list[bool]:
     return [old[i:i + PART] != new[i:i + PART] for i in range(0, len(new), PART)]
 
 
-
 # Prebuilt Core statements: recompute runs for every order the sync engine writes (see portal.guests.loading).
 _gc, _guest = GuestCheck.__table__.c, Guest.__table__
 ROWS = select(
@@ -83,14 +82,17 @@ DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest
 DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(expanding("ids"))) for model in LINKS}
 
 
-def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False) -> None:
+def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False,
+              grown: dict[int, set[int]] | None = None) -> None:
     """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
     (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
 
     A guest whose derived data hashes to its stored ``profile_digest`` is left alone (most order updates, such
     as payments and closeouts of orders that do not change what the profile shows), and of a changed guest only
     the parts that changed are rewritten (a refund moves the figures, not the guest's locations, items or
-    facts); ``force`` rewrites everything.
+    facts); ``force`` rewrites everything. ``grown`` maps guests that only gained checks (a new order of a known
+    guest) to the orders of those checks: none of their rows can go, and only the rows those checks contribute
+    to can change, so only these are upserted.
     """
     ids = sorted(g for g in guest_ids if g is not None)
     if not ids:
@@ -103,7 +105,7 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
         stored[row.guest_id] = row.profile_digest
     now = utcnow()
     figures, orders = [], []
-    # Per part: the guests to rewrite, and their new rows (the figures part's rows are guest_orders).
+    # Per part: the guests whose rows to delete, and the new rows (the figures part's rows are guest_orders).
     rewrite = {part: ([], []) for part in (GuestOrder, *LINKS)}
     for guest_id in ids:
         summary = summarize(rows[guest_id])
@@ -116,10 +118,13 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
             [part for part in summary.orders if part["order_id"] in order_ids],
             summary.locations, summary.items, summary.facts,
         )
+        if grown and guest_id in grown:
+            parts = _contributed(parts, rows[guest_id], grown[guest_id])
         changed = _changed_parts(None if force else stored.get(guest_id), digest)
         for model, new_rows, differs in zip(rewrite, parts, changed):
             if differs:
-                rewrite[model][0].append(guest_id)
+                if not grown or guest_id not in grown:
+                    rewrite[model][0].append(guest_id)
                 rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
     if figures:
         with pipelined(conn):
@@ -128,17 +133,32 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
         expire_loaded(Guest, [row["b_id"] for row in figures])
 
 
+def _contributed(parts: tuple, rows: list, orders: set[int]) -> tuple:
+    """Of a guest's parts, the rows that its checks of ``orders`` contribute to: when the guest only gained those
+    checks, the other rows stay as they are."""
+    gained = [r for r in rows if r.order_id in orders and r.counted]
+    locations = {r.location_id for r in gained}
+    items = {name for r in gained for name, _, _ in r.items or ()}
+    facts = {(e["kind"], e["value"]) for e in _facts(gained)}
+    guest_orders, guest_locations, guest_items, guest_facts = parts
+    return (
+        guest_orders,
+        [e for e in guest_locations if e["location_id"] in locations],
+        [e for e in guest_items if e["name"] in items],
+        [e for e in guest_facts if (e["kind"], e["value"]) in facts],
+    )
+
+
 def _rewrite(conn, rewrite: dict, order_ids: set[int]) -> None:
-    """Delete and insert the rows of the parts that changed (guest_orders only for ``order_ids``)."""
+    """Per part that changed: delete the rows of its guests (guest_orders only of ``order_ids``), then upsert the
+    new rows."""
     for model, (guest_ids, new_rows) in rewrite.items():
-        if not guest_ids or (model is GuestOrder and not order_ids):
-            continue
-        if model is GuestOrder:
+        if guest_ids and model is GuestOrder:
             conn.execute(DELETE_ORDERS, {"ids": guest_ids, "orders": sorted(order_ids)})
-        else:
+        elif guest_ids:
             conn.execute(DELETE_LINKS[model], {"ids": guest_ids})
         if new_rows:
-            conn.execute(model.__table__.insert(), new_rows)
+            conn.execute(upsert(model), new_rows)
 
 
 def summarize(rows: list) -> Summary:

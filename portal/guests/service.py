@@ -64,14 +64,19 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         db.session.connection().execute(GuestCheck.__table__.insert(), new)
     for values in slow:
         seeds.add(values["email"], values["phone"], values["customer_guid"])
-    orders = set(ids)
+    orders, resolved = set(ids), set()
     if seeds:
         # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
         outcome = resolve(org_id, seeds, previous=touched)
-        touched |= outcome.changed
+        resolved = outcome.changed
         orders |= outcome.moved_orders
-    touched |= fast.changed
-    figures.recompute(org_id, touched - {None}, orders, force=force)
+    only_gained = fast.changed - touched - resolved
+    grown = {}  # guests that only gained checks -> the orders of those checks
+    for values in new:
+        if values["guest_id"] in only_gained:
+            grown.setdefault(values["guest_id"], set()).add(values["order_id"])
+    touched |= resolved | fast.changed
+    figures.recompute(org_id, touched - {None}, orders, force=force, grown=grown)
     if suppressed:
         consent.apply_suppressions(org_id, touched)
 

@@ -244,3 +244,112 @@ def test_the_location_mask_holds_a_bit_per_location_with_a_counted_order(world):
     assert guest.location_mask == 1 << world.location.slot  # the voided order's location does not count
     ingest(world.other_location, simple(email=EMAIL, opened=BASE + timedelta(days=2)))
     assert guest.location_mask == (1 << world.location.slot) | (1 << world.other_location.slot)
+
+
+def _written_rows(session) -> tuple[list, callable]:
+    """Record (verb, table, rows) of every DELETE and INSERT of guest link tables; returns (log, stop)."""
+    written = []
+    engine = session.connection().engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        verb, table = statement.split()[0], statement.split()[2]
+        if verb in ("DELETE", "INSERT") and table.startswith("guest_") and table != "guest_checks":
+            written.append((verb, table, len(parameters) if executemany else 1))
+
+    event.listen(engine, "before_cursor_execute", record)
+    return written, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_known_guests_new_order_writes_only_the_rows_it_contributes_to(world, session):
+    ingest(world.location, order(
+        check(20, zoe(), payments=[payment(20, card="VISA")],
+              selections=[selection("Shake", 1), selection("Fries", 1, item=ITEM_FRIES), selection("Salad", 1)]),
+        server=SERVER))
+    written, stop = _written_rows(session)
+    try:
+        ingest(world.location, order(check(8, zoe(), payments=[payment(8, card="AMEX")],
+                                           selections=[selection("Shake", 2)]), opened=BASE + timedelta(days=1)))
+    finally:
+        stop()
+    # Nothing deleted; one guest_orders row, the location's row, the Shake row and the new card type.
+    assert sorted(written) == [("INSERT", "guest_facts", 1), ("INSERT", "guest_items", 1),
+                               ("INSERT", "guest_locations", 1), ("INSERT", "guest_orders", 1)]
+    guest = world.guest(f"e:{EMAIL}")
+    items = session.execute(select(GuestItem.name, GuestItem.quantity, GuestItem.order_count)
+                            .where(GuestItem.guest_id == guest.id).order_by(GuestItem.name)).all()
+    assert items == [("Fries", 1.0, 1), ("Salad", 1.0, 1), ("Shake", 3.0, 2)]
+    facts = session.execute(select(GuestFact.kind, GuestFact.value, GuestFact.count)
+                            .where(GuestFact.guest_id == guest.id).order_by(GuestFact.kind, GuestFact.value)).all()
+    assert facts == [("card_type", "AMEX", 1), ("card_type", "VISA", 1), ("server", SERVER, 1)]
+    assert session.execute(select(GuestLocation.order_count, GuestLocation.last_order_at)
+                           .where(GuestLocation.guest_id == guest.id)).one() == (2, BASE + timedelta(days=1))
+
+
+def _profiles(world, session) -> dict:
+    """Everything derived for the world's guests, with ids replaced by what names them in any world (guest key,
+    order GUID, location name), so that two worlds built from the same orders compare equal."""
+    from portal.models import Guest, Order
+
+    keys = {g.id: g.key for g in world.guests()}
+    orders = dict(session.execute(select(Order.id, Order.guid).where(Order.org_id == world.org.id)).all())
+    locations = {world.location.id: world.location.name, world.other_location.id: world.other_location.name}
+    names = {"guest_id": keys, "order_id": orders, "location_id": locations}
+    skip = {"id", "org_id", "created_at", "updated_at", "profile_digest"}  # the digest hashes ids
+    snapshot = {"guests": {g.key: {c.name: getattr(g, c.name) for c in Guest.__table__.c if c.name not in skip}
+                           for g in world.guests()}}
+    for model in (GuestOrder, GuestLocation, GuestItem, GuestFact):
+        rows = session.execute(select(model.__table__).where(model.org_id == world.org.id)).mappings()
+        snapshot[model.__tablename__] = sorted(
+            (tuple(sorted((k, names[k][v] if k in names else v) for k, v in row.items() if k != "org_id"))
+             for row in rows), key=repr)
+    return snapshot
+
+
+def test_profiles_built_order_by_order_equal_profiles_built_at_once_and_rebuilt(session):
+    import random
+
+    from portal.guests.service import rebuild
+    from tests.guests.conftest import make_world
+
+    day = timedelta(days=1)
+    bea = customer(phone="617 555 0142", first="Bea")
+    delivered = order(check(12, zoe(), selections=[selection("Shake", 1)], payments=[payment(12, card="AMEX")]),
+                      channel="delivery", opened=BASE + day,
+                      delivery={"address1": "1 Main St", "city": "Boston", "state": "MA", "zipCode": "02110"})
+    orders = [  # (at the second location?, order)
+        (False, order(check(20, zoe(), selections=[selection("Shake", 1), selection("Fries", 2, item=ITEM_FRIES)],
+                            payments=[payment(20, tip=3, card="VISA")]), server=SERVER, opened=BASE)),
+        (False, delivered),
+        (True, order(check(9, zoe(), selections=[selection("Tacos", 3)]), opened=BASE + 2 * day,
+                     channel="curbside", curbside={"transportColor": "Red"})),
+        (False, order(check(30, bea, selections=[selection("Salad", 1)]), server=SERVER, opened=BASE + day)),
+        (True, order(check(15, bea, selections=[selection("Shake", 2)], payments=[payment(15, refund=4)]),
+                     opened=BASE + 3 * day)),
+        (False, order(check(5, zoe(), voided=True, selections=[selection("Pie", 1)]), opened=BASE + 4 * day)),
+        (False, order(check(7, zoe(), selections=[selection("Pie", 1)]), check(8, bea), opened=BASE + 5 * day)),
+    ]
+    voided_later = delivered | {"voided": True}  # corrects the profile: its address, item and spend go
+
+    def place(world, second: bool):
+        return world.other_location if second else world.location
+
+    at_once = make_world(session)
+    for second in (False, True):
+        ingest(place(at_once, second), *[voided_later if data is delivered else data
+                                         for where, data in orders if where == second])
+    expected = _profiles(at_once, session)
+    assert len(expected["guests"]) == 2 and len(expected["guest_items"]) == 7
+    assert not any(row for row in expected["guest_facts"] if ("kind", "address") in row)
+    rng = random.Random(6)
+    for attempt in range(3):
+        world = make_world(session)
+        for second, data in rng.sample(orders, len(orders)):  # one sync (one apply) per order
+            ingest(place(world, second), data)
+        ingest(world.location, voided_later)
+        assert _profiles(world, session) == expected, f"attempt {attempt}"
+        digests = {g.key: g.profile_digest for g in world.guests()}
+        rebuild(world.org.id)
+        session.flush()
+        session.expire_all()
+        assert _profiles(world, session) == expected, f"attempt {attempt}, rebuilt"
+        assert {g.key: g.profile_digest for g in world.guests()} == digests

@@ -7,9 +7,10 @@ Logs carry counts only, never identifiers.
 """
 import logging
 from collections import Counter
+from itertools import combinations
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, union, update
 from sqlalchemy.orm import load_only
 
 from portal.dbutil import expanding
@@ -88,19 +89,27 @@ def attach_known(org_id: int, checks: list[dict]) -> tuple[list[dict], Outcome]:
     return slow, outcome
 
 
-_held = select(_gc.guest_id, _gc.email, _gc.phone, _gc.customer_guid).where(
-    _gc.org_id == bindparam("org"),
-    or_(_gc.email.in_(expanding("emails")), _gc.phone.in_(expanding("phones")), _gc.customer_guid.in_(expanding("guids"))),
-).distinct().subquery()
-_dup, _merge = GuestDuplicate.__table__.c, GuestMerge.__table__.c
-# Each (guest, identifiers) holding one of the new checks' identifiers (guest None: a pending check), with
-# whether the guest has a possible duplicate or the email is named by an active manual merge: one round trip.
-HOLDERS = select(
-    _held,
-    exists().where(or_(_dup.guest_id == _held.c.guest_id, _dup.other_guest_id == _held.c.guest_id)).label("dup"),
-    exists().where(_merge.org_id == bindparam("org"), _merge.undone_at.is_(None),
-                   or_(_merge.email_a == _held.c.email, _merge.email_b == _held.c.email)).label("merged"),
-)
+def _holders_statement(names: tuple[str, ...]):
+    """Each (guest, identifiers) of the checks holding one of the listed identifiers (guest None: a pending check),
+    with whether the guest has a possible duplicate or the email is named by an active manual merge: one round
+    trip. A UNION of one branch per kind of identifier, each on its own index."""
+    held = union(*(
+        select(_gc.guest_id, _gc.email, _gc.phone, _gc.customer_guid).where(
+            _gc.org_id == bindparam("org"), _gc[column].in_(expanding(name)))
+        for column, name in zip(("email", "phone", "customer_guid"), ("emails", "phones", "guids")) if name in names
+    )).subquery()
+    dup, merge = GuestDuplicate.__table__.c, GuestMerge.__table__.c
+    return select(
+        held,
+        exists().where(or_(dup.guest_id == held.c.guest_id, dup.other_guest_id == held.c.guest_id)).label("dup"),
+        exists().where(merge.org_id == bindparam("org"), merge.undone_at.is_(None),
+                       or_(merge.email_a == held.c.email, merge.email_b == held.c.email)).label("merged"),
+    )
+
+
+# Prebuilt for every combination of kinds present: an empty IN list would make SQLite scan guest_checks.
+HOLDERS = {names: _holders_statement(names) for size in (1, 2, 3)
+           for names in combinations(("emails", "phones", "guids"), size)}
 
 
 def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set[int]]:
@@ -108,9 +117,9 @@ def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set
     are tangled in a possible duplicate or a manual merge."""
     holders: dict[tuple[str, str], set] = {}
     tangled = set()
-    params = {"org": org_id, "emails": sorted(seeds.emails), "phones": sorted(seeds.phones),
-              "guids": sorted(seeds.guids)}
-    for row in db.session.connection().execute(HOLDERS, params):
+    lists = {"emails": sorted(seeds.emails), "phones": sorted(seeds.phones), "guids": sorted(seeds.guids)}
+    present = tuple(name for name, values in lists.items() if values)
+    for row in db.session.connection().execute(HOLDERS[present], {"org": org_id, **lists}):
         for kind, name in IDENT_KINDS:
             if row._mapping[name]:
                 holders.setdefault((kind, row._mapping[name]), set()).add(row.guest_id)

@@ -118,12 +118,13 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
             [part for part in summary.orders if part["order_id"] in order_ids],
             summary.locations, summary.items, summary.facts,
         )
-        if grown and guest_id in grown:
-            parts = _contributed(parts, rows[guest_id], grown[guest_id])
+        gained = (grown or {}).get(guest_id)
+        if gained is not None:
+            parts = _contributed(parts, rows[guest_id], gained)
         changed = _changed_parts(None if force else stored.get(guest_id), digest)
         for model, new_rows, differs in zip(rewrite, parts, changed):
             if differs:
-                if not grown or guest_id not in grown:
+                if gained is None:
                     rewrite[model][0].append(guest_id)
                 rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
     if figures:

@@ -45,7 +45,8 @@ class Seeds:
         if guid:
             self.guids.add(guid)
 
-    def add_row(self, row: GuestCheck) -> None:
+    def add_row(self, row) -> None:
+        """The identifiers of a ``guest_checks`` row (an ORM object or a Core row)."""
         self.add(row.email, row.phone, row.customer_guid)
 
     def __bool__(self) -> bool:

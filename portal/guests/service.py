@@ -21,6 +21,9 @@ BATCH = 500
 IDENTITY_FIELDS = ("email", "phone", "customer_guid", "opened_at")
 MAX_TAG = 64
 MAX_NOTE = 4000
+_checks = GuestCheck.__table__
+DELETE_CHECKS = _checks.delete().where(_checks.c.id.in_(expanding("ids")))
+UPDATE_CHECK = _checks.update().where(_checks.c.id == bindparam("b_id"))
 
 
 def apply_orders(org_id: int, order_ids: list[int]) -> None:
@@ -42,26 +45,11 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
     fresh = check_facts(loading.orders(org_id, ids))
     existing = loading.guest_checks(org_id, ids)
-    seeds, touched, gone, changed = Seeds(), set(), [], []
-    for key, row in existing.items():
-        values = fresh.get(key)
-        if values is None:
-            if _identified(row):  # an erased guest's checks (no identifier) stay its history
-                seeds.add_row(row)
-                touched.add(row.guest_id)
-                gone.append(row.id)
-            continue
-        touched.add(row.guest_id)
-        if any(row._mapping[name] != values[name] for name in IDENTITY_FIELDS):
-            seeds.add_row(row)
-            seeds.add(values["email"], values["phone"], values["customer_guid"])
-        if any(row._mapping[name] != value for name, value in values.items()):
-            changed.append({"b_id": row.id, **values})
-    _write_existing(gone, changed)
+    seeds, touched = _update_existing(existing, fresh)
     new = [values for key, values in fresh.items() if key not in existing]
     slow, fast = attach_known(org_id, new)  # before the insert: the holders are the other checks
     if new:
-        db.session.connection().execute(GuestCheck.__table__.insert(), new)
+        db.session.connection().execute(_checks.insert(), new)
     for values in slow:
         seeds.add(values["email"], values["phone"], values["customer_guid"])
     orders, resolved = set(ids), set()
@@ -81,20 +69,32 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         consent.apply_suppressions(org_id, touched)
 
 
-_checks = GuestCheck.__table__
-DELETE_CHECKS = _checks.delete().where(_checks.c.id.in_(expanding("ids")))
-UPDATE_CHECK = _checks.update().where(_checks.c.id == bindparam("b_id"))
-
-
-def _write_existing(gone: list[int], changed: list[dict]) -> None:
-    """Delete and update ``guest_checks`` rows with Core statements (the hot path of every stored order); the
-    session's objects of those rows are expired, so that nothing reads them stale."""
+def _update_existing(existing: dict, fresh: dict) -> tuple[Seeds, set]:
+    """Bring the orders' existing ``guest_checks`` rows in line with their checks now: delete those whose check
+    is gone, update those that changed (Core statements; the session's objects of those rows are expired).
+    Returns the identifiers to re-resolve and the guests the rows belonged to."""
+    seeds, touched, gone, changed = Seeds(), set(), [], []
+    for key, row in existing.items():
+        values = fresh.get(key)
+        if values is None:
+            if _identified(row):  # an erased guest's checks (no identifier) stay its history
+                seeds.add_row(row)
+                touched.add(row.guest_id)
+                gone.append(row.id)
+            continue
+        touched.add(row.guest_id)
+        if any(row._mapping[name] != values[name] for name in IDENTITY_FIELDS):
+            seeds.add_row(row)
+            seeds.add(values["email"], values["phone"], values["customer_guid"])
+        if any(row._mapping[name] != value for name, value in values.items()):
+            changed.append({"b_id": row.id, **values})
     conn = db.session.connection()
     if gone:
         conn.execute(DELETE_CHECKS, {"ids": gone})
     if changed:
         conn.execute(UPDATE_CHECK, changed)
     expire_loaded(GuestCheck, [*gone, *(values["b_id"] for values in changed)])
+    return seeds, touched
 
 
 def _identified(row) -> bool:

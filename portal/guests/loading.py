@@ -1,19 +1,21 @@
-"""Reading what guest resolution needs from the order, config and guest_checks tables, with prebuilt Core
-statements.
+"""Reading what guest resolution needs from the order, config and guest_checks tables (and whether the
+organization's erasures and suppression list apply), with prebuilt Core statements.
 
 This is the hot path of ``apply_orders`` (a sync page, or one order from a webhook), so round trips are few:
 orders come with their checks and the names of their dining option and server (joins), and the selections
 (with their menu item's name) and payments of checks that carry a customer come in one more. Statements are
 built once (expanding IN parameters) and run on the session's connection; rows become light namespaces.
 """
+from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, literal, null, select, union_all
+from sqlalchemy import and_, bindparam, exists, literal, null, select, union_all
 
 from portal.dbutil import expanding
 from portal.extensions import db
 from portal.models import CheckPayment, CheckSelection, DiningOption, Employee, MenuItem, Order, OrderCheck
 from portal.models.guest import GuestCheck
+from portal.models.privacy import ErasedIdentifier, MarketingSuppression
 
 _o, _c, _s, _p = Order.__table__.c, OrderCheck.__table__.c, CheckSelection.__table__.c, CheckPayment.__table__.c
 _d, _e, _m = DiningOption.__table__.c, Employee.__table__.c, MenuItem.__table__.c
@@ -53,8 +55,19 @@ CHILDREN = union_all(
     .where(_p.check_id.in_(expanding("ids"))),
 ).order_by("kind", "id")
 
+# The orders' existing guest_checks rows, each with whether the organization has erased identifiers and a
+# suppression list (the screenings a batch needs), on a row of its own when there are none: one round trip.
 _gc = GuestCheck.__table__.c
-GUEST_CHECKS = select(*_gc).where(_gc.org_id == bindparam("org"), _gc.order_id.in_(expanding("ids")))
+_lists = select(exists().where(ErasedIdentifier.org_id == bindparam("org")).label("erased"),
+                exists().where(MarketingSuppression.org_id == bindparam("org")).label("suppressed")).subquery()
+GUEST_CHECKS = select(_lists, *_gc).select_from(_lists.outerjoin(
+    GuestCheck.__table__, and_(_gc.org_id == bindparam("org"), _gc.order_id.in_(expanding("ids")))))
+
+
+@dataclass(frozen=True)
+class Screening:
+    erased: bool  # the organization erased guests: scrub the orders' customers first
+    suppressed: bool  # it has a suppression list: apply it to the guests the orders touch
 
 
 def orders(org_id: int, ids: list[int]) -> list[SimpleNamespace]:
@@ -82,7 +95,9 @@ def orders(org_id: int, ids: list[int]) -> list[SimpleNamespace]:
     return list(found.values())
 
 
-def guest_checks(org_id: int, order_ids: list[int]) -> dict[tuple[int, str], object]:
-    """The ``guest_checks`` rows these orders have now, keyed by (order id, check GUID)."""
-    rows = db.session.connection().execute(GUEST_CHECKS, {"org": org_id, "ids": order_ids})
-    return {(row.order_id, row.check_guid): row for row in rows}
+def guest_checks(org_id: int, order_ids: list[int]) -> tuple[Screening, dict[tuple[int, str], object]]:
+    """The screenings the organization needs, and the ``guest_checks`` rows these orders have now, keyed by
+    (order id, check GUID)."""
+    rows = db.session.connection().execute(GUEST_CHECKS, {"org": org_id, "ids": order_ids}).all()
+    screening = Screening(erased=bool(rows[0].erased), suppressed=bool(rows[0].suppressed))
+    return screening, {(row.order_id, row.check_guid): row for row in rows if row.id is not None}

@@ -40,11 +40,10 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
 
 def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
     db.session.flush()  # the orders just written, and any guest change of the caller, before Core reads them
-    erased, suppressed = erasure.lists_in_use(org_id)
-    if erased:
+    screening, existing = loading.guest_checks(org_id, ids)
+    if screening.erased:
         erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
     fresh = check_facts(loading.orders(org_id, ids))
-    existing = loading.guest_checks(org_id, ids)
     seeds, touched = _update_existing(existing, fresh)
     new = [values for key, values in fresh.items() if key not in existing]
     slow, fast = attach_known(org_id, new)  # before the insert: the holders are the other checks
@@ -65,7 +64,7 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
             grown.setdefault(values["guest_id"], set()).add(values["order_id"])
     touched |= resolved | fast.changed
     figures.recompute(org_id, touched - {None}, orders, force=force, grown=grown)
-    if suppressed:
+    if screening.suppressed:
         consent.apply_suppressions(org_id, touched)
 
 

@@ -41,6 +41,7 @@ class Guest(TenantScoped, Timestamped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()  # leads the unique (org_id, key) and every list and segment index
     # The group's canonical identifier: "e:<email>" (smallest email), else "p:<E.164>", else "g:<customer guid>".
     key: Mapped[str] = mapped_column(String(400), nullable=False)
     first_name: Mapped[str | None] = mapped_column(String(255))

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 
 from portal.audit import service as audit
 from portal.extensions import db
@@ -139,22 +139,10 @@ def _forget_links(guest: Guest, emails: set[str]) -> None:
 # --- keeping erased guests away ---------------------------------------------------------------------------------
 
 
-LISTS_IN_USE = select(exists().where(ErasedIdentifier.org_id == bindparam("org")),
-                      exists().where(MarketingSuppression.org_id == bindparam("org")))
-
-
-def lists_in_use(org_id: int) -> tuple[bool, bool]:
-    """Whether the organization has erased identifiers, and a suppression list: one prebuilt query, so that a
-    batch of stored orders of an organization with neither (most) pays a single round trip for both screenings.
-    Reads committed and flushed rows only (no autoflush): callers flush first."""
-    erased, suppressed = db.session.connection().execute(LISTS_IN_USE, {"org": org_id}).one()
-    return bool(erased), bool(suppressed)
-
-
 def scrub_orders(org_id: int, order_ids: list[int]) -> int:
     """Make anonymous the checks of these orders whose customer carries an erased identifier (in the raw order
     copy, before identity resolution reads it). Returns how many checks were scrubbed. Callers skip it when
-    ``lists_in_use`` says the organization never erased anyone."""
+    ``portal.guests.loading.guest_checks`` says the organization never erased anyone."""
     if not order_ids:
         return 0
     rows = db.session.execute(

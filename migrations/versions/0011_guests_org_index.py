@@ -1,0 +1,24 @@
+"""guests: drop the lone org_id index (every guest query filters org_id as the leading column of a composite index;
+the lone one only cost every profile update an index write)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-23 17:10:00.000000
+
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.drop_index('ix_guests_org_id', table_name='guests')
+
+
+def downgrade():
+    op.create_index('ix_guests_org_id', 'guests', ['org_id'])

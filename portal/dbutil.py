@@ -5,6 +5,7 @@ from functools import cache
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.util import identity_key
 
 from portal.extensions import db
@@ -49,13 +50,18 @@ def pipelined(conn):
     """Send the block's statements on ``conn`` without waiting for each answer: psycopg's pipeline mode on
     PostgreSQL (the server works while Python builds the next statement); SQLite has no round trips to save.
 
-    Only for writes whose results are not read. An error surfaces at the latest when the block ends.
+    Only for writes whose results are not read. An error surfaces at the latest when the block ends, as the
+    same SQLAlchemy exception (IntegrityError...) that the statement would raise outside a pipeline.
     """
     if conn.dialect.name != "postgresql":
         yield
         return
-    with conn.connection.driver_connection.pipeline():
-        yield
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.pipeline():
+            yield
+    except dbapi_error as exc:  # raised by the pipeline's sync, outside SQLAlchemy's execute
+        raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
 
 
 def expire_loaded(model, ids) -> None:

@@ -7,8 +7,8 @@ Logs carry counts only, never identifiers.
 """
 import logging
 from collections import Counter
-from itertools import combinations
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from sqlalchemy import bindparam, delete, exists, or_, select, union, update
 from sqlalchemy.orm import load_only
@@ -26,7 +26,7 @@ IDENT_KINDS = (("e", "email"), ("p", "phone"), ("g", "customer_guid"))
 IDENTITY_COLUMNS = (GuestCheck.guest_id, GuestCheck.order_id, GuestCheck.check_guid, GuestCheck.opened_at,
                     GuestCheck.email, GuestCheck.phone, GuestCheck.customer_guid)
 _gc = GuestCheck.__table__.c
-
+_LISTS = (("emails", "email"), ("phones", "phone"), ("guids", "customer_guid"))  # parameter, guest_checks column
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _holders_statement(names: tuple[str, ...]):
     held = union(*(
         select(_gc.guest_id, _gc.email, _gc.phone, _gc.customer_guid).where(
             _gc.org_id == bindparam("org"), _gc[column].in_(expanding(name)))
-        for column, name in zip(("email", "phone", "customer_guid"), ("emails", "phones", "guids")) if name in names
+        for name, column in _LISTS if name in names
     )).subquery()
     dup, merge = GuestDuplicate.__table__.c, GuestMerge.__table__.c
     return select(
@@ -110,7 +110,7 @@ def _holders_statement(names: tuple[str, ...]):
 
 # Prebuilt for every combination of kinds present: an empty IN list would make SQLite scan guest_checks.
 HOLDERS = {names: _holders_statement(names) for size in (1, 2, 3)
-           for names in combinations(("emails", "phones", "guids"), size)}
+           for names in combinations([name for name, _ in _LISTS], size)}
 
 
 def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set[int]]:

@@ -246,3 +246,35 @@ def test_partition_is_a_function_of_the_data_alone(checks, rng, merged):
     for group in expected.groups:
         emails = {c.email for c in group.checks if c.email}
         assert len(emails) <= 1 or (merged and emails <= {"a@x.com", "b@x.com"}), "different emails merged"
+
+
+
+def _new_check(email=None, guid=None) -> dict:
+    """A check about to be inserted, as the fast path sees it (``check_facts`` values)."""
+    return {"email": email, "phone": None, "customer_guid": guid, "order_id": 0}
+
+
+def test_the_fast_path_joins_a_plain_known_guest_and_leaves_tangled_guests_to_full_resolution(world, session):
+    from portal.guests.resolution import attach_known
+    from portal.guests.service import merge
+
+    ingest(world.location, simple(email="cy@example.com"),
+           simple(email="ann@example.com", phone="617 555 0101"), simple(email="ben@example.com", phone="6175550101"))
+    ingest(world.location, simple(cust_guid="g-2"))  # a loyalty GUID no contact has carried yet: pending
+    cy = world.guest("e:cy@example.com")
+
+    known = _new_check(email="cy@example.com")
+    slow, outcome = attach_known(world.org.id, [known])
+    assert (slow, known["guest_id"], outcome.changed) == ([], cy.id, {cy.id})
+
+    # Ann has a possible duplicate (Ben shares her phone); a GUID is pending; an email nobody carried yet.
+    for new in (_new_check(email="ann@example.com"), _new_check(guid="g-2"), _new_check(email="new@example.com")):
+        slow, outcome = attach_known(world.org.id, [new])
+        assert slow == [new] and new["guest_id"] is None and not outcome.changed
+
+    merge(session.scalars(select(GuestDuplicate)).one(), user_id=None)  # Ann and Ben become one guest by hand
+    session.flush()
+    assert session.scalars(select(GuestDuplicate)).all() == []  # no duplicate left: only the merge tangles Ann
+    new = _new_check(email="ann@example.com")
+    slow, _ = attach_known(world.org.id, [new])
+    assert slow == [new] and new["guest_id"] is None

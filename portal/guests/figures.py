@@ -118,7 +118,7 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
             [part for part in summary.orders if part["order_id"] in order_ids],
             summary.locations, summary.items, summary.facts,
         )
-        gained = (grown or {}).get(guest_id)
+        gained = None if force or not grown else grown.get(guest_id)  # force repairs every row
         if gained is not None:
             parts = _contributed(parts, rows[guest_id], gained)
         changed = _changed_parts(None if force else stored.get(guest_id), digest)

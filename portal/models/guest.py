@@ -37,7 +37,8 @@ class Guest(TenantScoped, Timestamped, db.Model):
         Index("ix_guests_org_email", "org_id", "email"),
         Index("ix_guests_org_phone", "org_id", "phone"),
         Index("ix_guests_org_search_name", "org_id", "search_name"),
-        *(Index(f"ix_guests_org_{name}", "org_id", name, "id") for name in SORTABLE),
+        # Sorting by last order reads ix_guests_segment_figures (portal.models.segment), led by the same columns.
+        *(Index(f"ix_guests_org_{name}", "org_id", name, "id") for name in SORTABLE if name != "last_order_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

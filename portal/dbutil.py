@@ -16,9 +16,8 @@ def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> in
 
     One round trip, no savepoint: the dedupe of hot paths (webhooks) costs nothing extra.
     """
-    dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
     statement = (
-        dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+        _insert(model, _dialect_name()).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
         .returning(model.id)
     )
     return db.session.execute(statement).scalar()
@@ -26,12 +25,21 @@ def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> in
 
 def upsert(model):
     """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, for one row dict or many."""
-    return _upsert(model, db.session.get_bind().dialect.name)
+    return _upsert(model, _dialect_name())
+
+
+def _dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _insert(model, dialect_name: str):
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(model)
 
 
 @cache
 def _upsert(model, dialect_name: str):
-    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(model)
+    statement = _insert(model, dialect_name)
     keys = [column.name for column in model.__table__.primary_key]
     return statement.on_conflict_do_update(
         index_elements=keys,

@@ -104,7 +104,7 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
         rows[row.guest_id].append(row)
         stored[row.guest_id] = row.profile_digest
     now = utcnow()
-    figures, orders = [], []
+    figures = []
     # Per part: the guests whose rows to delete, and the new rows (the figures part's rows are guest_orders).
     rewrite = {part: ([], []) for part in (GuestOrder, *LINKS)}
     for guest_id in ids:

@@ -6,6 +6,7 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select
 
@@ -76,6 +77,7 @@ ROWS = select(
 ).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).outerjoin(
     Location.__table__, Location.__table__.c.id == _gc.location_id,
 ).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(expanding("ids")))
+INSERT_CHECKS = GuestCheck.__table__.insert().inline()  # no RETURNING of the new ids: it runs in a pipeline
 UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
 DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(expanding("ids")),
                                                     GuestOrder.__table__.c.order_id.in_(expanding("orders")))
@@ -83,7 +85,8 @@ DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id
 
 
 def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False,
-              grown: dict[int, set[int]] | None = None) -> None:
+              grown: dict[int, set[int]] | None = None, added: list[dict] = (),
+              slots: dict[int, int | None] | None = None) -> None:
     """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
     (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
 
@@ -93,6 +96,10 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
     facts); ``force`` rewrites everything. ``grown`` maps guests that only gained checks (a new order of a known
     guest) to the orders of those checks: none of their rows can go, and only the rows those checks contribute
     to can change, so only these are upserted.
+
+    ``added``: new ``guest_checks`` rows (column values, ``guest_id`` set) inserted here, in the same round trip
+    as the figures' writes; they count in their guests' figures before they are in the table. ``slots`` maps
+    their locations to ``Location.slot``.
     """
     ids = sorted(g for g in guest_ids if g is not None)
     if not ids:
@@ -103,6 +110,8 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
     for row in conn.execute(ROWS, {"org": org_id, "ids": ids}):
         rows[row.guest_id].append(row)
         stored[row.guest_id] = row.profile_digest
+    for values in added:
+        rows[values["guest_id"]].append(SimpleNamespace(**values, location_slot=slots[values["location_id"]]))
     now = utcnow()
     figures = []
     # Per part: the guests whose rows to delete, and the new rows (the figures part's rows are guest_orders).
@@ -127,10 +136,13 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
                 if gained is None:
                     rewrite[model][0].append(guest_id)
                 rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
-    if figures:
+    if figures or added:
         with pipelined(conn):
-            conn.execute(UPDATE_GUEST, figures)
-            _rewrite(conn, rewrite, order_ids)
+            if added:
+                conn.execute(INSERT_CHECKS, added)
+            if figures:
+                conn.execute(UPDATE_GUEST, figures)
+                _rewrite(conn, rewrite, order_ids)
         expire_loaded(Guest, [row["b_id"] for row in figures])
 
 

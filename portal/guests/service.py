@@ -40,30 +40,35 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
 
 def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
     db.session.flush()  # the orders just written, and any guest change of the caller, before Core reads them
-    screening, existing = loading.guest_checks(org_id, ids)
-    if screening.erased:
-        erasure.scrub_orders(org_id, ids)  # customers with an erased identifier become anonymous before resolution
-    fresh = check_facts(loading.orders(org_id, ids))
+    screening, orders = loading.orders(org_id, ids)
+    if screening.erased and erasure.scrub_orders(org_id, ids):
+        # Customers with an erased identifier became anonymous: resolution reads the orders without them.
+        screening, orders = loading.orders(org_id, ids)
+    known = {order.id: order.known for order in orders}  # has guest_checks rows (a new order has none)
+    existing = loading.guest_checks(org_id, [i for i in ids if known.get(i, True)])  # a gone order's rows go too
+    fresh = check_facts(orders)
     seeds, touched = _update_existing(existing, fresh)
     new = [values for key, values in fresh.items() if key not in existing]
     slow, fast = attach_known(org_id, new)  # before the insert: the holders are the other checks
-    if new:
-        db.session.connection().execute(_checks.insert(), new)
     for values in slow:
         seeds.add(values["email"], values["phone"], values["customer_guid"])
-    orders, resolved = set(ids), set()
+    order_ids, resolved, added = set(ids), set(), new
     if seeds:
+        if new:  # resolution reads them
+            db.session.connection().execute(figures.INSERT_CHECKS, new)
+        added = []
         # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
         outcome = resolve(org_id, seeds, previous=touched)
         resolved = outcome.changed
-        orders |= outcome.moved_orders
+        order_ids |= outcome.moved_orders
     only_gained = fast.changed - touched - resolved
     grown = {}  # guests that only gained checks -> the orders of those checks
     for values in new:
         if values["guest_id"] in only_gained:
             grown.setdefault(values["guest_id"], set()).add(values["order_id"])
     touched |= resolved | fast.changed
-    figures.recompute(org_id, touched - {None}, orders, force=force, grown=grown)
+    slots = {order.location_id: order.location_slot for order in orders}
+    figures.recompute(org_id, touched - {None}, order_ids, force=force, grown=grown, added=added, slots=slots)
     if screening.suppressed:
         consent.apply_suppressions(org_id, touched)
 

@@ -142,7 +142,7 @@ def _forget_links(guest: Guest, emails: set[str]) -> None:
 def scrub_orders(org_id: int, order_ids: list[int]) -> int:
     """Make anonymous the checks of these orders whose customer carries an erased identifier (in the raw order
     copy, before identity resolution reads it). Returns how many checks were scrubbed. Callers skip it when
-    ``portal.guests.loading.guest_checks`` says the organization never erased anyone."""
+    ``portal.guests.loading.orders`` says the organization never erased anyone."""
     if not order_ids:
         return 0
     rows = db.session.execute(

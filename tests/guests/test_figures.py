@@ -285,6 +285,38 @@ def test_a_known_guests_new_order_writes_only_the_rows_it_contributes_to(world, 
                            .where(GuestLocation.guest_id == guest.id)).one() == (2, BASE + timedelta(days=1))
 
 
+def test_a_known_guests_new_order_takes_four_reads_then_one_write_round_trip(world, session, monkeypatch):
+    """The webhook hot path: the order (with its screenings), its items and payments, who holds its identifiers,
+    the guest's checks; then the new check and the figures are written together (one pipeline on PostgreSQL)."""
+    from portal.sync import store
+
+    ingest(world.location, simple(email=EMAIL))
+    statements, applying = [], []
+    engine, apply = session.connection().engine, store.apply_orders
+
+    def applied(org_id, ids):
+        applying.append(True)
+        try:
+            apply(org_id, ids)
+        finally:
+            applying.clear()
+
+    def record(conn, cursor, statement, *args):
+        if applying:
+            statements.append(" ".join(statement.split()[:3]))
+
+    monkeypatch.setattr(store, "apply_orders", applied)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        ingest(world.location, simple(email=EMAIL.upper(), opened=BASE + timedelta(days=1)))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    verbs = [statement.split()[0] for statement in statements]
+    assert verbs[:4] == ["SELECT"] * 4 and "SELECT" not in verbs[4:], statements
+    assert statements[4] == "INSERT INTO guest_checks" and verbs[5] == "UPDATE"
+    assert world.guest(f"e:{EMAIL}").order_count == 2
+
+
 def _profiles(world, session) -> dict:
     """Everything derived for the world's guests, with ids replaced by what names them in any world (guest key,
     order GUID, location name), so that two worlds built from the same orders compare equal."""

@@ -6,12 +6,12 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select
 
 from portal.dbutil import expanding, expire_loaded, pipelined, upsert
 from portal.extensions import db
+from portal.guests.check_writes import CheckWrites
 from portal.guests.identity import LATEST
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck, GuestOrder
@@ -77,7 +77,6 @@ ROWS = select(
 ).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).outerjoin(
     Location.__table__, Location.__table__.c.id == _gc.location_id,
 ).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(expanding("ids")))
-INSERT_CHECKS = GuestCheck.__table__.insert().inline()  # no RETURNING of the new ids: it runs in a pipeline
 UPDATE_GUEST = _guest.update().where(_guest.c.id == bindparam("b_id"), _guest.c.org_id == bindparam("b_org"))
 DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest_id.in_(expanding("ids")),
                                                     GuestOrder.__table__.c.order_id.in_(expanding("orders")))
@@ -85,8 +84,7 @@ DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id
 
 
 def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False,
-              grown: dict[int, set[int]] | None = None, added: list[dict] = (),
-              slots: dict[int, int | None] | None = None) -> None:
+              grown: dict[int, set[int]] | None = None, writes: CheckWrites | None = None) -> None:
     """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
     (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
 
@@ -97,21 +95,20 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
     guest) to the orders of those checks: none of their rows can go, and only the rows those checks contribute
     to can change, so only these are upserted.
 
-    ``added``: new ``guest_checks`` rows (column values, ``guest_id`` set) inserted here, in the same round trip
-    as the figures' writes; they count in their guests' figures before they are in the table. ``slots`` maps
-    their locations to ``Location.slot``.
+    ``writes``: the batch's ``guest_checks`` writes, made here in the same round trip as the figures' writes and
+    counted before they are in the table.
     """
     ids = sorted(g for g in guest_ids if g is not None)
-    if not ids:
+    writes = writes or CheckWrites()
+    if not ids and not writes:
         return
     db.session.flush()
     conn = db.session.connection()
     rows, stored = defaultdict(list), {}
-    for row in conn.execute(ROWS, {"org": org_id, "ids": ids}):
+    for row in conn.execute(ROWS, {"org": org_id, "ids": ids}) if ids else ():
         rows[row.guest_id].append(row)
         stored[row.guest_id] = row.profile_digest
-    for values in added:
-        rows[values["guest_id"]].append(SimpleNamespace(**values, location_slot=slots[values["location_id"]]))
+    writes.overlay(rows)
     now = utcnow()
     figures = []
     # Per part: the guests whose rows to delete, and the new rows (the figures part's rows are guest_orders).
@@ -136,10 +133,9 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
                 if gained is None:
                     rewrite[model][0].append(guest_id)
                 rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
-    if figures or added:
+    if figures or writes:
         with pipelined(conn):
-            if added:
-                conn.execute(INSERT_CHECKS, added)
+            writes.execute(conn)
             if figures:
                 conn.execute(UPDATE_GUEST, figures)
                 _rewrite(conn, rewrite, order_ids)

@@ -2,13 +2,13 @@
 
 Nothing here commits: callers (sync jobs, views, the CLI) own the transaction. Nothing here logs guest PII.
 """
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from portal.audit import service as audit
-from portal.dbutil import expanding, expire_loaded
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests import figures, loading
+from portal.guests.check_writes import CheckWrites
 from portal.guests.checks import check_facts
 from portal.guests.resolution import Seeds, attach_known, resolve
 from portal.models import Order
@@ -21,9 +21,6 @@ BATCH = 500
 IDENTITY_FIELDS = ("email", "phone", "customer_guid", "opened_at")
 MAX_TAG = 64
 MAX_NOTE = 4000
-_checks = GuestCheck.__table__
-DELETE_CHECKS = _checks.delete().where(_checks.c.id.in_(expanding("ids")))
-UPDATE_CHECK = _checks.update().where(_checks.c.id == bindparam("b_id"))
 
 
 def apply_orders(org_id: int, order_ids: list[int]) -> None:
@@ -47,16 +44,16 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
     known = {order.id: order.known for order in orders}  # has guest_checks rows (a new order has none)
     existing = loading.guest_checks(org_id, [i for i in ids if known.get(i, True)])  # a gone order's rows go too
     fresh = check_facts(orders)
-    seeds, touched = _update_existing(existing, fresh)
-    new = [values for key, values in fresh.items() if key not in existing]
+    writes = CheckWrites(slots={order.location_id: order.location_slot for order in orders})
+    seeds, touched = _update_existing(existing, fresh, writes)
+    new = writes.added = [values for key, values in fresh.items() if key not in existing]
     slow, fast = attach_known(org_id, new)  # before the insert: the holders are the other checks
     for values in slow:
         seeds.add(values["email"], values["phone"], values["customer_guid"])
-    order_ids, resolved, added = set(ids), set(), new
+    order_ids, resolved = set(ids), set()
     if seeds:
-        if new:  # resolution reads them
-            db.session.connection().execute(figures.INSERT_CHECKS, new)
-        added = []
+        writes.execute(db.session.connection())  # resolution reads them
+        writes = None
         # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
         outcome = resolve(org_id, seeds, previous=touched)
         resolved = outcome.changed
@@ -67,37 +64,30 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         if values["guest_id"] in only_gained:
             grown.setdefault(values["guest_id"], set()).add(values["order_id"])
     touched |= resolved | fast.changed
-    slots = {order.location_id: order.location_slot for order in orders}
-    figures.recompute(org_id, touched - {None}, order_ids, force=force, grown=grown, added=added, slots=slots)
+    figures.recompute(org_id, touched - {None}, order_ids, force=force, grown=grown, writes=writes)
     if screening.suppressed:
         consent.apply_suppressions(org_id, touched)
 
 
-def _update_existing(existing: dict, fresh: dict) -> tuple[Seeds, set]:
-    """Bring the orders' existing ``guest_checks`` rows in line with their checks now: delete those whose check
-    is gone, update those that changed (Core statements; the session's objects of those rows are expired).
-    Returns the identifiers to re-resolve and the guests the rows belonged to."""
-    seeds, touched, gone, changed = Seeds(), set(), [], []
+def _update_existing(existing: dict, fresh: dict, writes: CheckWrites) -> tuple[Seeds, set]:
+    """Bring the orders' existing ``guest_checks`` rows in line with their checks now (in ``writes``): delete
+    those whose check is gone, update those that changed. Returns the identifiers to re-resolve and the guests
+    the rows belonged to."""
+    seeds, touched = Seeds(), set()
     for key, row in existing.items():
         values = fresh.get(key)
         if values is None:
             if _identified(row):  # an erased guest's checks (no identifier) stay its history
                 seeds.add_row(row)
                 touched.add(row.guest_id)
-                gone.append(row.id)
+                writes.gone.append(row)
             continue
         touched.add(row.guest_id)
         if any(row._mapping[name] != values[name] for name in IDENTITY_FIELDS):
             seeds.add_row(row)
             seeds.add(values["email"], values["phone"], values["customer_guid"])
         if any(row._mapping[name] != value for name, value in values.items()):
-            changed.append({"b_id": row.id, **values})
-    conn = db.session.connection()
-    if gone:
-        conn.execute(DELETE_CHECKS, {"ids": gone})
-    if changed:
-        conn.execute(UPDATE_CHECK, changed)
-    expire_loaded(GuestCheck, [*gone, *(values["b_id"] for values in changed)])
+            writes.changed.append((row, values))
     return seeds, touched
 
 

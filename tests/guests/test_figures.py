@@ -285,12 +285,10 @@ def test_a_known_guests_new_order_writes_only_the_rows_it_contributes_to(world, 
                            .where(GuestLocation.guest_id == guest.id)).one() == (2, BASE + timedelta(days=1))
 
 
-def test_a_known_guests_new_order_takes_four_reads_then_one_write_round_trip(world, session, monkeypatch):
-    """The webhook hot path: the order (with its screenings), its items and payments, who holds its identifiers,
-    the guest's checks; then the new check and the figures are written together (one pipeline on PostgreSQL)."""
+def _applying(session, monkeypatch, location, data) -> list[str]:
+    """The first words of the statements ``apply_orders`` runs while the sync store ingests ``data``."""
     from portal.sync import store
 
-    ingest(world.location, simple(email=EMAIL))
     statements, applying = [], []
     engine, apply = session.connection().engine, store.apply_orders
 
@@ -308,13 +306,35 @@ def test_a_known_guests_new_order_takes_four_reads_then_one_write_round_trip(wor
     monkeypatch.setattr(store, "apply_orders", applied)
     event.listen(engine, "before_cursor_execute", record)
     try:
-        ingest(world.location, simple(email=EMAIL.upper(), opened=BASE + timedelta(days=1)))
+        ingest(location, data)
     finally:
         event.remove(engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_a_known_guests_new_order_takes_four_reads_then_one_write_round_trip(world, session, monkeypatch):
+    """The webhook hot path: the order (with its screenings), its items and payments, who holds its identifiers,
+    the guest's checks; then the new check and the figures are written together (one pipeline on PostgreSQL)."""
+    ingest(world.location, simple(email=EMAIL))
+    statements = _applying(session, monkeypatch, world.location,
+                           simple(email=EMAIL.upper(), opened=BASE + timedelta(days=1)))
     verbs = [statement.split()[0] for statement in statements]
     assert verbs[:4] == ["SELECT"] * 4 and "SELECT" not in verbs[4:], statements
     assert statements[4] == "INSERT INTO guest_checks" and verbs[5] == "UPDATE"
     assert world.guest(f"e:{EMAIL}").order_count == 2
+
+
+def test_a_refund_takes_four_reads_then_one_write_round_trip(world, session, monkeypatch):
+    """The order, its guest_checks row, its items and payments, the guest's checks; then the changed check and
+    the figures are written together."""
+    data = order(check(20, zoe(), payments=[payment(20)]))
+    ingest(world.location, data)
+    data["checks"][0]["payments"] = [payment(20, refund=5)]
+    statements = _applying(session, monkeypatch, world.location, data)
+    verbs = [statement.split()[0] for statement in statements]
+    assert verbs[:4] == ["SELECT"] * 4 and "SELECT" not in verbs[4:], statements
+    assert statements[4] == "UPDATE guest_checks SET" and statements[5] == "UPDATE guests SET"
+    assert figures(world)["net_spend_cents"] == 1500
 
 
 def _profiles(world, session) -> dict:
@@ -385,3 +405,19 @@ def test_profiles_built_order_by_order_equal_profiles_built_at_once_and_rebuilt(
         session.expire_all()
         assert _profiles(world, session) == expected, f"attempt {attempt}, rebuilt"
         assert {g.key: g.profile_digest for g in world.guests()} == digests
+
+
+def test_a_refund_and_a_new_order_of_the_same_guest_in_one_batch_equal_a_rebuild(world, session):
+    from portal.guests.service import rebuild
+
+    first = order(check(20, zoe(), payments=[payment(20, card="VISA")], selections=[selection("Shake", 1)]))
+    ingest(world.location, first)
+    first["checks"][0]["payments"] = [payment(20, refund=5, card="VISA")]
+    ingest(world.location, first, order(check(8, zoe(), selections=[selection("Fries", 2, item=ITEM_FRIES)]),
+                                        opened=BASE + timedelta(days=1)))
+    assert (figures(world)["order_count"], figures(world)["net_spend_cents"]) == (2, 1500 + 800)
+    batched = _profiles(world, session)
+    rebuild(world.org.id)
+    session.flush()
+    session.expire_all()
+    assert _profiles(world, session) == batched

@@ -77,17 +77,20 @@ def test_identifiers_chain_through_checks(world):
 
 
 def test_a_loyalty_guid_only_check_waits_until_the_guid_appears_with_contact_details(world, session):
-    ingest(world.location, simple(cust_guid="loyal-1", amount=7, opened=BASE))
+    waiting = simple(cust_guid="loyal-1", amount=7, opened=BASE)
+    ingest(world.location, waiting)
     assert world.guests() == []
     pending = session.scalars(select(GuestCheck)).all()
     assert [(p.customer_guid, p.guest_id) for p in pending] == [("loyal-1", None)]
+    waiting["checks"][0]["amount"] = 9  # it changes while it waits: the change is kept
+    ingest(world.location, waiting)
 
     ingest(world.location, simple(email="dan@example.com", cust_guid="loyal-1", amount=3, opened=BASE + timedelta(days=1)))
     dan = world.guest("e:dan@example.com")
-    assert (dan.order_count, dan.net_spend_cents) == (2, 1000)
+    assert (dan.order_count, dan.net_spend_cents) == (2, 1200)
 
     ingest(world.location, simple(cust_guid="loyal-1", amount=5, opened=BASE + timedelta(days=2)))
-    assert (dan.order_count, dan.net_spend_cents) == (3, 1500)
+    assert (dan.order_count, dan.net_spend_cents) == (3, 1700)
 
 
 def test_the_most_recent_non_empty_name_wins(world):

@@ -242,6 +242,7 @@ def measure_ingest(setup: synth.Setup, guests: int, count: int, updates: int) ->
     takeout = setup.dining[(location.id, "takeout")]
 
     def one_at_a_time(bodies: list[dict]) -> tuple[list[float], list[float]]:
+        reference.append(reference_loop_ms())
         timer.calls.clear()
         timer.cpu.clear()
         for data in bodies:  # one webhook: one order stored, applied and committed
@@ -249,6 +250,7 @@ def measure_ingest(setup: synth.Setup, guests: int, count: int, updates: int) ->
             db.session.commit()
         return [seconds * 1000 for seconds in timer.calls], [seconds * 1000 for seconds in timer.cpu]
 
+    reference = []
     refunded = []
     for n in rng.sample(range(1, number + 1), updates):
         # The same order of the same guest, refunded later (a newer copy replaces the stored one).
@@ -263,9 +265,21 @@ def measure_ingest(setup: synth.Setup, guests: int, count: int, updates: int) ->
            for n in range(1, updates + 1)]
     fresh, fresh_cpu = one_at_a_time(new)
     log(f"{'single new order (apply_orders)':32s} {percentiles(fresh)}   CPU {percentiles(fresh_cpu)}")
+    reference.append(reference_loop_ms())
     timer.restore()
-    return {"apply_per_s": len(written) / apply_s, "together_per_s": len(written) / total_s, "single": single,
+    return {"reference_ms": reference, "apply_per_s": len(written) / apply_s, "together_per_s": len(written) / total_s, "single": single,
             "single_cpu": single_cpu, "new": fresh, "new_cpu": fresh_cpu}
+
+
+def reference_loop_ms() -> float:
+    """CPU time of a fixed pure-Python loop (best of 3): this shared VM's speed drifts by up to half within
+    minutes, which moves every figure with it; printed so a slow run shows as the machine's."""
+    def once() -> float:
+        started, total = time.process_time(), 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        return (time.process_time() - started) * 1000
+    return min(once() for _ in range(3))
 
 
 class ApplyTimer:
@@ -346,6 +360,8 @@ def report(database: str, args, pages: dict, ingest: dict) -> None:
         verdict = "ok" if p95(ingest[key]) < TARGET_UPDATE_MS else "MISSED"
         print(f"{label:34s} {percentiles(ingest[key])}   target p95 < {TARGET_UPDATE_MS:.0f} ms: {verdict}")
         print(f"{'  same, CPU time of this process':34s} {percentiles(ingest[key + '_cpu'])}")
+    print(f"{'reference CPU loop':34s} " + ", ".join(f"{ms:.0f}" for ms in ingest["reference_ms"])
+          + " ms around the single-order timings (the same work each time: this machine's speed, to compare runs)")
     print("database files " + ("as the page cache had them (--cold)" if args.cold else "read into the page cache first"))
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 

@@ -36,11 +36,11 @@ class CheckWrites:
             conn.execute(UPDATE, [{"b_id": row.id, **values} for row, values in self.changed])
         if self.added:
             conn.execute(INSERT, self.added)
-        expire_loaded(GuestCheck, [row.id for row in self.gone] + [row.id for row, _ in self.changed])
+        expire_loaded(GuestCheck, [row.id for row in (*self.gone, *(row for row, _ in self.changed))])
 
     def overlay(self, rows: dict[int, list]) -> None:
         """Make ``rows`` (guest id -> the guest's rows, read before these writes) what they are after them."""
-        replaced = [row for row in self.gone] + [row for row, _ in self.changed]
+        replaced = [*self.gone, *(row for row, _ in self.changed)]
         keys = {(row.order_id, row.check_guid) for row in replaced}
         for guest_id in {row.guest_id for row in replaced}:
             rows[guest_id] = [r for r in rows[guest_id] if (r.order_id, r.check_guid) not in keys]

@@ -28,6 +28,11 @@ class CheckWrites:
     def __bool__(self) -> bool:
         return bool(self.gone or self.changed or self.added)
 
+    @property
+    def replaced(self) -> list:
+        """The stored rows these writes delete or change."""
+        return [*self.gone, *(row for row, _ in self.changed)]
+
     def execute(self, conn) -> None:
         """Write them (Core statements; the session's objects of changed rows are expired)."""
         if self.gone:
@@ -36,13 +41,12 @@ class CheckWrites:
             conn.execute(UPDATE, [{"b_id": row.id, **values} for row, values in self.changed])
         if self.added:
             conn.execute(INSERT, self.added)
-        expire_loaded(GuestCheck, [row.id for row in (*self.gone, *(row for row, _ in self.changed))])
+        expire_loaded(GuestCheck, [row.id for row in self.replaced])
 
     def overlay(self, rows: dict[int, list]) -> None:
         """Make ``rows`` (guest id -> the guest's rows, read before these writes) what they are after them."""
-        replaced = [*self.gone, *(row for row, _ in self.changed)]
-        keys = {(row.order_id, row.check_guid) for row in replaced}
-        for guest_id in {row.guest_id for row in replaced}:
+        keys = {(row.order_id, row.check_guid) for row in self.replaced}
+        for guest_id in {row.guest_id for row in self.replaced}:
             rows[guest_id] = [r for r in rows[guest_id] if (r.order_id, r.check_guid) not in keys]
         for row, values in self.changed:
             rows[row.guest_id].append(self._row(row.guest_id, values))

@@ -47,7 +47,6 @@ class DiningOption(LocationEntity, db.Model):
     curbside: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
-
 class RevenueCenter(LocationEntity, db.Model):
     __tablename__ = "revenue_centers"
 

@@ -112,7 +112,7 @@ def load(port: int, path: str, rate: int, seconds: int, results) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:54329/tablecloth_bench"))
+        "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:54339/tablecloth_bench"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/7"))
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=30)

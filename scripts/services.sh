@@ -63,8 +63,11 @@ pg_start() {  # pg_start PORT DBNAME...: a throw-away cluster with trust auth on
     as_pg "$bin/initdb" -D "$dir" --auth=trust --username=postgres --encoding=UTF8 --no-locale >/dev/null
   fi
   if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-    as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+    # A cluster whose server was killed replays its WAL before it accepts connections: on a large database
+    # that takes minutes, so wait for it rather than fail.
+    as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 900 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null \
+      || { log "PostgreSQL did not start on port $port; the end of $dir/server.log:"; tail -n 15 "$dir/server.log" >&2; exit 1; }
   fi
   for db in "$@"; do
     as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \

@@ -26,7 +26,8 @@ IDENT_KINDS = (("e", "email"), ("p", "phone"), ("g", "customer_guid"))
 IDENTITY_COLUMNS = (GuestCheck.guest_id, GuestCheck.order_id, GuestCheck.check_guid, GuestCheck.opened_at,
                     GuestCheck.email, GuestCheck.phone, GuestCheck.customer_guid)
 _gc = GuestCheck.__table__.c
-_LISTS = (("emails", "email"), ("phones", "phone"), ("guids", "customer_guid"))  # parameter, guest_checks column
+# Seeds attribute (also the statements' list parameter), guest_checks column
+_LISTS = (("emails", "email"), ("phones", "phone"), ("guids", "customer_guid"))
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set
     are tangled in a possible duplicate or a manual merge."""
     holders: dict[tuple[str, str], set] = {}
     tangled = set()
-    lists = {"emails": sorted(seeds.emails), "phones": sorted(seeds.phones), "guids": sorted(seeds.guids)}
+    lists = {name: sorted(getattr(seeds, name)) for name, _ in _LISTS}
     present = tuple(name for name, values in lists.items() if values)
     for row in db.session.connection().execute(HOLDERS[present], {"org": org_id, **lists}):
         for kind, name in IDENT_KINDS:
@@ -130,14 +131,7 @@ def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set
 
 
 def _conditions(ids: Seeds) -> list:
-    conditions = []
-    if ids.emails:
-        conditions.append(GuestCheck.email.in_(sorted(ids.emails)))
-    if ids.phones:
-        conditions.append(GuestCheck.phone.in_(sorted(ids.phones)))
-    if ids.guids:
-        conditions.append(GuestCheck.customer_guid.in_(sorted(ids.guids)))
-    return conditions
+    return [_gc[column].in_(sorted(getattr(ids, name))) for name, column in _LISTS if getattr(ids, name)]
 
 
 def component(org_id: int, seeds: Seeds) -> tuple[list[GuestCheck], set[tuple[str, str]]]:

@@ -3,11 +3,16 @@
 Limits (Toast developer guide, "Rate limiting"), all counted in fixed windows aligned on the clock
 (09:00:00-09:00:01, 09:00:00-09:15:00), as Toast counts them:
 
-* 20 requests per second and 10,000 per 15 minutes. Toast applies these per location (per IP without
-  a location header); we apply them to the whole client, which is never more than Toast allows and
-  also covers the undisclosed per-account limits of large partners.
+* 20 requests per second and 10,000 per 15 minutes, counted per location (the
+  ``Toast-Restaurant-External-ID`` header; calls without it share one bucket, as Toast counts them per IP).
+* An account cap over all locations of the client (default 10,000 per 15 minutes): Toast may apply
+  undisclosed account limits to large partners, and this keeps a 1,000-location onboarding polite.
 * ``/ordersBulk``: 5 requests per second per location; ``/menus/v2/menus``: 1 per second per location.
 * Historical ``/ordersBulk`` pulls: Toast asks for 5-10 s between calls; the caller passes the spacing.
+
+``acquire`` waits (for a job making a handful of calls); ``try_acquire`` never waits: it counts the call
+and returns 0, or returns how long to wait and whether the whole client is held (the account cap), so
+the sync scheduler can serve another location meanwhile.
 
 Server feedback wins over our counters: ``X-Toast-RateLimit-Remaining: 0`` blocks the location until
 ``X-Toast-RateLimit-Reset`` (epoch seconds), and a 429's ``Retry-After`` blocks it for that long.
@@ -18,6 +23,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from portal.toast.errors import parse_retry_after
@@ -79,15 +85,23 @@ class FixedWindow:
         self._count += 1
 
 
+@dataclass(frozen=True)
+class Slot:
+    delay: float = 0.0
+    account_wide: bool = False
+
+
 class BasePacer:
     """Blocks (through the clock) until a request may be sent. Call ``acquire`` before each request and
     ``observe`` with each response. Subclasses keep the counters: in this process (``Pacer``) or in Redis,
     shared by every process of the deployment (``portal.toast.shared_pacing.RedisPacer``)."""
 
     def __init__(self, clock: Clock | None = None, *, per_second: int = 20, per_15_minutes: int = 10_000,
-                 orders_bulk_per_second: int = 5, menus_per_second: int = 1, max_server_wait: float = 900.0):
+                 account_per_15_minutes: int = 10_000, orders_bulk_per_second: int = 5, menus_per_second: int = 1,
+                 max_server_wait: float = 900.0):
         self.clock = clock or SystemClock()
-        self.global_limits = ((per_second, 1.0), (per_15_minutes, 900.0))
+        self.location_limits = ((per_second, 1.0), (per_15_minutes, 900.0))
+        self.account_limit = (account_per_15_minutes, 900.0)
         self.endpoint_limits = {ORDERS_BULK: orders_bulk_per_second, MENUS: menus_per_second}
         # A garbage Reset header must not park a worker for days.
         self.max_server_wait = max_server_wait
@@ -100,15 +114,16 @@ class BasePacer:
         """
         waited = 0.0
         while True:
-            delay = self._take(kind, location, min_spacing)
+            delay = self.try_acquire(kind, location, min_spacing=min_spacing).delay
             if delay <= 0:
                 return waited
             delay = max(delay, _MIN_SLEEP)
             self.clock.sleep(delay)
             waited += delay
 
-    def _take(self, kind: str, location: str | None, min_spacing: float) -> float:
-        """Count the request and return 0 if it may go now, else the seconds to wait (nothing counted)."""
+    def try_acquire(self, kind: str = DEFAULT, location: str | None = None, *, min_spacing: float = 0.0) -> Slot:
+        """Count the request and return a slot with ``delay`` 0 if it may go now; else (nothing counted) the
+        seconds to wait, with ``account_wide`` when the client's account cap holds every location."""
         raise NotImplementedError
 
     def defer(self, location: str | None, seconds: float) -> None:
@@ -140,40 +155,44 @@ class Pacer(BasePacer):
     def __init__(self, clock: Clock | None = None, **limits):
         super().__init__(clock, **limits)
         self._lock = threading.Lock()
-        self._global = tuple(FixedWindow(limit, seconds) for limit, seconds in self.global_limits)
+        self._account = FixedWindow(*self.account_limit)
+        self._location_windows: dict[str | None, tuple[FixedWindow, ...]] = {}
         self._endpoint_windows: dict[tuple[str, str | None], FixedWindow] = {}
         self._last_call: dict[tuple[str, str | None], float] = {}
         self._blocked_until: dict[str | None, float] = {}
 
-    def _take(self, kind: str, location: str | None, min_spacing: float) -> float:
+    def try_acquire(self, kind: str = DEFAULT, location: str | None = None, *, min_spacing: float = 0.0) -> Slot:
         with self._lock:
-            delay = self._delay(kind, location, min_spacing)
-            if delay <= 0:
-                self._count(kind, location)
-            return delay
+            now, mono = self.clock.time(), self.clock.monotonic()
+            account = self._account.wait(now)
+            delay = max(account, self._blocked_until.get(location, mono) - mono)
+            last = self._last_call.get((kind, location))
+            if min_spacing > 0 and last is not None:
+                delay = max(delay, last + min_spacing - mono)
+            windows = self._windows(kind, location)
+            delay = max(delay, *(window.wait(now) for window in windows))
+            if delay > 0:
+                return Slot(delay, account_wide=account > 0 and account >= delay)
+            for window in (self._account, *windows):
+                window.hit(now)
+            self._last_call[(kind, location)] = mono
+            self._sent(kind, location)
+            return Slot()
+
+    def _sent(self, kind: str, location: str | None) -> None:
+        """Hook called under the lock for every counted request (tests record them)."""
 
     def _windows(self, kind: str, location: str | None) -> tuple[FixedWindow, ...]:
+        windows = self._location_windows.get(location)
+        if windows is None:
+            windows = self._location_windows[location] = tuple(FixedWindow(*limit) for limit in self.location_limits)
         limit = self.endpoint_limits.get(kind)
         if limit is None:
-            return self._global
+            return windows
         window = self._endpoint_windows.get((kind, location))
         if window is None:
             window = self._endpoint_windows[(kind, location)] = FixedWindow(limit, 1.0)
-        return (*self._global, window)
-
-    def _delay(self, kind: str, location: str | None, min_spacing: float) -> float:
-        now, mono = self.clock.time(), self.clock.monotonic()
-        delay = self._blocked_until.get(location, mono) - mono
-        last = self._last_call.get((kind, location))
-        if min_spacing > 0 and last is not None:
-            delay = max(delay, last + min_spacing - mono)
-        return max(delay, *(window.wait(now) for window in self._windows(kind, location)))
-
-    def _count(self, kind: str, location: str | None) -> None:
-        now = self.clock.time()
-        for window in self._windows(kind, location):
-            window.hit(now)
-        self._last_call[(kind, location)] = self.clock.monotonic()
+        return (*windows, window)
 
     def defer(self, location: str | None, seconds: float) -> None:
         seconds = min(seconds, self.max_server_wait)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from redis import Redis
 
-from portal.toast.pacing import BasePacer, Clock
+from portal.toast.pacing import DEFAULT, BasePacer, Clock, Slot
 
-# KEYS: 1 block key (location), 2 last-call key (kind, location), 3.. window key prefixes.
-# ARGV: 1 min spacing ms, then per window: limit, length ms. Returns 0 (counted) or the ms to wait.
+# KEYS: 1 block key (location), 2 last-call key (kind, location), 3 the account window prefix, 4.. the location's
+# window prefixes. ARGV: 1 min spacing ms, then per window (account first): limit, length ms.
+# Returns {0, 0} (counted) or {ms to wait, 1 when the account window alone decides it}.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -23,20 +24,28 @@ local spacing = tonumber(ARGV[1])
 local last = redis.call('GET', KEYS[2])
 if spacing > 0 and last then delay = math.max(delay, tonumber(last) + spacing - now) end
 local keys = {}
+local account = 0
 for i = 3, #KEYS do
   local limit, length = tonumber(ARGV[2 * i - 4]), tonumber(ARGV[2 * i - 3])
   local index = math.floor(now / length)
   local key = KEYS[i] .. ':' .. index
-  if tonumber(redis.call('GET', key) or '0') >= limit then delay = math.max(delay, (index + 1) * length - now) end
+  if tonumber(redis.call('GET', key) or '0') >= limit then
+    local wait = (index + 1) * length - now
+    if i == 3 then account = wait end
+    delay = math.max(delay, wait)
+  end
   keys[#keys + 1] = {key, length}
 end
-if delay > 0 then return delay end
+if delay > 0 then
+  if account > 0 and account >= delay then return {delay, 1} end
+  return {delay, 0}
+end
 for _, entry in ipairs(keys) do
   redis.call('INCR', entry[1])
   redis.call('PEXPIRE', entry[1], entry[2] * 2)
 end
 redis.call('SET', KEYS[2], now, 'PX', 86400000)
-return 0
+return {0, 0}
 """
 
 # KEYS: 1 block key. ARGV: 1 ms to block. Keeps the later of the stored and the new end.
@@ -59,8 +68,10 @@ class RedisPacer(BasePacer):
         self._take_script = redis.register_script(_TAKE)
         self._defer_script = redis.register_script(_DEFER)
 
-    def _take(self, kind: str, location: str | None, min_spacing: float) -> float:
-        windows = [(f"{self._prefix}:all:{int(seconds)}", limit, seconds) for limit, seconds in self.global_limits]
+    def try_acquire(self, kind: str = DEFAULT, location: str | None = None, *, min_spacing: float = 0.0) -> Slot:
+        where = f"{self._prefix}:loc:{location}"
+        windows = [(f"{self._prefix}:account:{int(self.account_limit[1])}", *self.account_limit)]
+        windows += [(f"{where}:{int(seconds)}", limit, seconds) for limit, seconds in self.location_limits]
         limit = self.endpoint_limits.get(kind)
         if limit is not None:
             windows.append((f"{self._prefix}:{kind}:{location}", limit, 1.0))
@@ -68,7 +79,8 @@ class RedisPacer(BasePacer):
         args = [int(min_spacing * 1000)]
         for _, window_limit, seconds in windows:
             args += [window_limit, int(seconds * 1000)]
-        return int(self._take_script(keys=keys, args=args)) / 1000.0
+        delay_ms, account_wide = self._take_script(keys=keys, args=args)
+        return Slot(int(delay_ms) / 1000.0, bool(account_wide))
 
     def defer(self, location: str | None, seconds: float) -> None:
         milliseconds = int(min(seconds, self.max_server_wait) * 1000)

@@ -17,8 +17,7 @@ class RecordingPacer(Pacer):
         super().__init__(*args, **kwargs)
         self.sent: list[tuple[str, str | None, float]] = []
 
-    def _count(self, kind, location):
-        super()._count(kind, location)
+    def _sent(self, kind, location):
         self.sent.append((kind, location, self.clock.time()))
 
 
@@ -51,6 +50,35 @@ def test_global_limit_is_10000_per_15_minutes(clock):
     assert max(per_window(times, 900.0).values()) == 10_000
     assert max(per_window(times, 1.0).values()) == 20
     assert times[9_999] < T0 + 900 <= times[10_000]  # request 10,001 waits for the next window
+
+
+def test_20_per_second_is_counted_per_location(clock):
+    pacer = RecordingPacer(clock)
+    for _ in range(40):
+        pacer.acquire(DEFAULT, LOC_A)
+        pacer.acquire(DEFAULT, LOC_B)
+    for location in (LOC_A, LOC_B):
+        assert max(per_window([t for _, loc, t in pacer.sent if loc == location], 1.0).values()) == 20
+    assert clock.time() - T0 == pytest.approx(1.0)  # 40 calls a second in all: each location has its own 20
+
+
+def test_the_account_cap_holds_every_location_and_says_so(clock):
+    pacer = Pacer(clock, account_per_15_minutes=30)
+    for n in range(30):
+        assert pacer.try_acquire(DEFAULT, (LOC_A, LOC_B, None)[n % 3]).delay == 0
+        clock.sleep(1.0)
+    slot = pacer.try_acquire(DEFAULT, "another-location")
+    assert slot.account_wide and slot.delay == pytest.approx(900 - 30)
+    spacing = Pacer(clock).try_acquire(ORDERS_BULK, LOC_A, min_spacing=5)
+    assert spacing.delay == 0 and not Pacer(clock, account_per_15_minutes=30).try_acquire(DEFAULT, LOC_A).account_wide
+
+
+def test_try_acquire_never_sleeps_and_counts_only_what_it_lets_go(clock):
+    pacer = RecordingPacer(clock)
+    assert pacer.try_acquire(ORDERS_BULK, LOC_A, min_spacing=5).delay == 0
+    slot = pacer.try_acquire(ORDERS_BULK, LOC_A, min_spacing=5)
+    assert slot.delay == pytest.approx(5.0) and not slot.account_wide
+    assert clock.time() == T0 and len(pacer.sent) == 1
 
 
 def test_orders_bulk_is_5_per_second_per_location(clock):

@@ -23,11 +23,19 @@ def counters(redis_conn, pattern):
 def test_two_pacers_of_one_client_share_the_per_second_window(redis_conn):
     first, second = (RedisPacer(redis_conn, "host|client", per_second=3) for _ in range(2))
     for n in range(7):
-        (first if n % 2 else second).acquire()
-    per_second = counters(redis_conn, "toast-pacing:host|client:all:1:*")
+        (first if n % 2 else second).acquire(DEFAULT, LOC)
+    per_second = counters(redis_conn, f"toast-pacing:host|client:loc:{LOC}:1:*")
     assert sum(per_second.values()) == 7
     assert max(per_second.values()) == 3 and len(per_second) >= 3  # never 4 in one second: they waited
-    assert sum(counters(redis_conn, "toast-pacing:host|client:all:900:*").values()) == 7
+    assert sum(counters(redis_conn, "toast-pacing:host|client:account:900:*").values()) == 7
+
+
+def test_the_per_second_limit_is_per_location_and_the_account_cap_is_shared(redis_conn):
+    pacer = RedisPacer(redis_conn, "host|client", per_second=1, account_per_15_minutes=2)
+    assert pacer.try_acquire(DEFAULT, LOC).delay == 0
+    assert pacer.try_acquire(DEFAULT, OTHER).delay == 0  # another location's second is its own
+    slot = RedisPacer(redis_conn, "host|client", account_per_15_minutes=2).try_acquire(DEFAULT, "loc-c")
+    assert slot.account_wide and slot.delay > 0
 
 
 def test_another_client_has_its_own_counters(redis_conn):

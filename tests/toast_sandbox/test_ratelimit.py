@@ -1,5 +1,5 @@
 """Toast's fixed-window rate limits, driven by a fake clock."""
-from portal.toast.sandbox import RateLimitConfig
+from portal.toast.sandbox import PARTNER_CLIENT, RateLimitConfig
 from tests.toast_sandbox.conftest import FakeClock
 
 BULK = {"businessDate": "20240510", "pageSize": 1}
@@ -12,9 +12,9 @@ def limited(make_api, **config):
     return api, clock
 
 
-def test_global_limit_is_20_per_second_per_client(make_api):
+def test_global_limit_is_20_per_second_per_location(make_api):
     api, clock = limited(make_api)
-    responses = [api.get("/labor/v1/employees", restaurant=index % 2) for index in range(21)]
+    responses = [api.get("/labor/v1/employees") for _ in range(21)]
     assert [response.status_code for response in responses[:20]] == [200] * 20
     refused = responses[20]
     assert refused.status_code == 429
@@ -23,8 +23,30 @@ def test_global_limit_is_20_per_second_per_client(make_api):
     assert refused.headers["X-Toast-RateLimit-Remaining"] == "0"
     assert int(refused.headers["X-Toast-RateLimit-Reset"]) == int(clock.now) + 1
     assert refused.json["status"] == "429"
+    assert api.get("/labor/v1/employees", restaurant=1).status_code == 200, "another location has its own quota"
+    assert api.get("/labor/v1/employees", client_id=PARTNER_CLIENT).status_code == 429, "so has no other client"
     clock.advance(1)
     assert api.get("/labor/v1/employees").status_code == 200
+
+
+def test_calls_without_a_location_count_per_ip_address(make_api):
+    api, _ = limited(make_api)
+    partner = [api.get("/partners/v1/restaurants", restaurant=None, client_id=PARTNER_CLIENT) for _ in range(20)]
+    assert all(response.status_code == 200 for response in partner)
+    anonymous = api.http.get("/partners/v1/restaurants")
+    assert anonymous.status_code == 429, "the same address, without a token or a location"
+    assert api.get("/labor/v1/employees").status_code == 200, "a location's quota is its own"
+
+
+def test_an_account_limit_caps_a_client_over_all_its_locations(make_api):
+    api, clock = limited(make_api, account_per_15_minutes=12)
+    statuses = [api.get("/labor/v1/employees", restaurant=index % 2).status_code for index in range(12)]
+    assert statuses == [200] * 12
+    refused = api.get("/labor/v1/employees", restaurant=1)
+    assert refused.status_code == 429 and refused.headers["X-Toast-RateLimit-By"] == "GLOBAL,ACCOUNT"
+    window_end = (int(clock.now) // 900 + 1) * 900
+    assert int(refused.headers["Retry-After"]) == window_end - int(clock.now)
+    assert api.get("/labor/v1/employees", client_id=PARTNER_CLIENT).status_code == 200, "another client's own cap"
 
 
 def test_every_api_response_reports_the_binding_limit(make_api):

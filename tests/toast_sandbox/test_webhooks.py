@@ -108,8 +108,7 @@ def test_gives_up_after_the_last_retry_and_never_retries_other_4xx(api, history)
 def test_dispatcher_sends_live_changes(make_api):
     api = make_api()
     receiver = Receiver(200)
-    dispatcher = WebhookDispatcher(api.state, WebhookConfig(url=URL, retry_delays=(0,)), client=receiver.client(),
-                                   sleep=lambda _: None)
+    dispatcher = WebhookDispatcher(api.state, WebhookConfig(url=URL, retry_delays=(0,)), client=receiver.client())
     assert dispatcher.flush() == []
     changes = api.state.advance_time(minutes=45)
     deliveries = dispatcher.flush()

@@ -6,8 +6,10 @@ from flask import Blueprint, current_app, request
 
 from portal.toast.sandbox.api_common import ApiError, json_response, state
 from portal.toast.sandbox.generator_people import CHANNELS
-from portal.toast.sandbox.randomness import ts
+from portal.toast.sandbox.randomness import to_ms, ts
 from portal.toast.sandbox.state import UnknownOrder
+from portal.toast.sandbox.webhooks import WebhookConfig, WebhookDispatcher
+from portal.toast.timefmt import parse_toast_ts
 
 bp = Blueprint("toast_sandbox_admin", __name__, url_prefix="/sandbox")
 
@@ -93,6 +95,26 @@ def add_order(restaurant_guid: str):
     return json_response({"guid": sandbox.add_order(restaurant_guid, channel, guest)}, 201)
 
 
+@bp.get("/restaurants/<restaurant_guid>/orders")
+def order_index(restaurant_guid: str):
+    """``{"now": ms, "orders": [{"guid", "modifiedDate": ms}]}``: every order of the location (as the world stands
+    now) modified in [``modifiedFrom``, ``modifiedTo``) epoch ms (default: all), for checks that compare a
+    client's copy with Toast's without spending its rate limits."""
+    sandbox = state()
+    if restaurant_guid not in sandbox.config_versions:
+        raise ApiError(404, f"Unknown restaurant {restaurant_guid}")
+    try:
+        start, end = int(request.args.get("modifiedFrom", 0)), request.args.get("modifiedTo")
+        with sandbox.lock:
+            now = sandbox.now_ms
+            orders = sandbox.orders_modified_between(restaurant_guid, start, int(end) if end else now + 1)
+            index = [{"guid": order["guid"], "modifiedDate": to_ms(parse_toast_ts(order["modifiedDate"]))}
+                     for order in orders]
+    except ValueError:
+        raise ApiError(400, "modifiedFrom and modifiedTo must be epoch milliseconds") from None
+    return json_response({"now": now, "orders": index})
+
+
 @bp.post("/restaurants/<restaurant_guid>/config/publish")
 def publish_config(restaurant_guid: str):
     """Publish a configuration change (config page tokens issued before it get 409)."""
@@ -110,6 +132,34 @@ def client_action(client_id: str, action: str):
         raise ApiError(404, f"Unknown client or action: {client_id} {action}")
     (sandbox.revoke if action == "revoke" else sandbox.restore)(client_id)
     return json_response({"clientId": client_id, "revoked": client_id in sandbox.revoked})
+
+
+@bp.put("/clients/<client_id>/webhook")
+def client_webhook(client_id: str):
+    """Send the events of the client's locations to ``{"url": ..., "secret": optional}`` (``{"url": null}``
+    stops them), as a Toast integration registers its webhook endpoint."""
+    sandbox, body = state(), _body()
+    if client_id not in sandbox.accounts:
+        raise ApiError(404, f"Unknown client {client_id}")
+    url, secret = body.get("url"), body.get("secret")
+    if not (url is None or isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise ApiError(400, "url must be an http(s) URL or null", field="url")
+    if secret is not None and not isinstance(secret, str):
+        raise ApiError(400, "secret must be a string", field="secret")
+    if "toast_sandbox_webhooks" not in current_app.extensions:
+        current_app.extensions["toast_sandbox_webhooks"] = WebhookDispatcher(sandbox)
+    dispatcher = current_app.extensions["toast_sandbox_webhooks"]
+    dispatcher.subscribe(client_id, WebhookConfig(url=url, secret=secret) if url else None,
+                         sandbox.accounts[client_id].restaurants)
+    return json_response({"clientId": client_id, "url": url,
+                          "restaurants": len(sandbox.accounts[client_id].restaurants) if url else 0})
+
+
+@bp.get("/stats")
+def stats():
+    """Requests, ``/ordersBulk`` calls and 429 answers per location (``-``: calls without a location)."""
+    counts = current_app.extensions["toast_sandbox_counts"]
+    return json_response({"now": state().now_ms, "locations": counts.snapshot()})
 
 
 @bp.post("/webhooks/flush")

@@ -82,7 +82,7 @@ def _restaurant_from_header(client):
     guid = request.headers.get(RESTAURANT_HEADER, "").strip()
     if not guid:
         raise ApiError(400, f"Missing required header {RESTAURANT_HEADER}", field=RESTAURANT_HEADER)
-    if guid == sandbox.group_guid:
+    if sandbox.world.group_by_guid(guid) is not None:
         raise ApiError(400, f"{RESTAURANT_HEADER} must identify a restaurant location, not a management group",
                        field=RESTAURANT_HEADER)
     restaurant = sandbox.world.restaurant_by_guid(guid)

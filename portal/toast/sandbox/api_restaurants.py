@@ -28,17 +28,21 @@ def restaurant(restaurant_guid: str):
     found = sandbox.world.restaurant_by_guid(restaurant_guid)
     if found is None or not g.client.can_reach(found.guid):
         raise ApiError(404, f"Restaurant not found: {restaurant_guid}")
-    return json_response(payloads.restaurant_info(found, sandbox.group_guid))
+    return json_response(payloads.restaurant_info(found, sandbox.group_guid_of(found.guid)))
 
 
 @bp.get("/restaurants/v1/groups/<group_guid>/restaurants")
 @requires("restaurants:read")
 def group_restaurants(group_guid: str):
-    """GUIDs of the group's locations this client can reach; 404 for another group."""
-    sandbox = state()
-    if group_guid != sandbox.group_guid:
+    """GUIDs of the group's locations this client can reach; 404 for an unknown group or one the client reaches
+    no location of."""
+    world = state().world
+    group = world.group_by_guid(group_guid)
+    members = [world.restaurants[index] for index in group.restaurant_indexes] if group else []
+    reachable = payloads.reachable(g.client, members)
+    if not reachable:
         raise ApiError(404, f"Management group not found: {group_guid}")
-    return json_response([{"guid": item.guid} for item in payloads.reachable(g.client, sandbox.world.restaurants)])
+    return json_response([{"guid": item.guid} for item in reachable])
 
 
 @bp.get("/partners/v1/restaurants")
@@ -77,7 +81,7 @@ def _partner_accesses() -> list[dict]:
     sandbox = state()
     raw = request.args.get("lastModified")
     since = to_ms(timestamp_arg("lastModified", raw)) if raw else None
-    reps = [payloads.partner_access(item, sandbox.group_guid)
+    reps = [payloads.partner_access(item, sandbox.group_guid_of(item.guid))
             for item in payloads.reachable(g.client, sandbox.world.restaurants)]
     return [rep for rep in reps if since is None or rep["modifiedDate"] > since]
 

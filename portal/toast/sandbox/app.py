@@ -15,6 +15,7 @@ from portal.toast.sandbox import admin, api_auth, api_config, api_orders, api_re
 from portal.toast.sandbox.api_common import RESTAURANT_HEADER, ApiError, error_response, state
 from portal.toast.sandbox.generator import build_world
 from portal.toast.sandbox.ratelimit import ENDPOINT_MENUS, ENDPOINT_ORDERS_BULK, RateLimitConfig, RateLimiter
+from portal.toast.sandbox.request_counts import RequestCounts
 from portal.toast.sandbox.state import SandboxState
 from portal.toast.sandbox.webhooks import WebhookConfig, WebhookDispatcher
 
@@ -23,20 +24,24 @@ ENDPOINT_OF_PATH = {"/orders/v2/ordersBulk": ENDPOINT_ORDERS_BULK, "/menus/v2/me
 
 
 def create_sandbox_app(seed: int = 1, restaurants: int = 3, days: int = 120, now: datetime | None = None, *,
+                       group_sizes: list[int] | None = None, orders_per_day: float | None = None,
                        clients: dict | None = None, rate_limits: RateLimitConfig | None = None,
                        clock: Callable[[], float] | None = None, webhooks: WebhookConfig | None = None,
                        config_page_size: int = 2, live: bool = False) -> Flask:
-    """Build the world for (seed, restaurants, days, now) and an app serving it.
+    """Build the world for (seed, restaurants, days, now, group sizes, orders per day) and an app serving it.
 
-    ``clients`` overrides/extends the default accounts (client_id -> {secret, scopes, kind, restaurants, name});
-    ``clock`` (epoch seconds) drives tokens and rate limits; ``live`` lets world time follow the clock. The
-    state is ``app.extensions["toast_sandbox"]``. Raises ValueError for invalid sizes or client specs.
+    ``group_sizes`` splits the locations into management groups (a fleet), each with its own group client;
+    ``clients`` overrides/extends the default accounts (client_id -> {secret, scopes, kind, group, restaurants,
+    name}); ``clock`` (epoch seconds) drives tokens and rate limits; ``live`` lets world time follow the clock;
+    ``webhooks`` sends every location's changes to one URL (``/sandbox/clients/<id>/webhook`` adds one per
+    client). The state is ``app.extensions["toast_sandbox"]``. Raises ValueError for invalid sizes or client specs.
     """
-    sandbox = SandboxState(build_world(seed, restaurants, days, now), clients=clients, clock=clock, live=live,
-                           config_page_size=config_page_size)
+    world = build_world(seed, restaurants, days, now, group_sizes=group_sizes, orders_per_day=orders_per_day)
+    sandbox = SandboxState(world, clients=clients, clock=clock, live=live, config_page_size=config_page_size)
     app = Flask(__name__)
     app.extensions["toast_sandbox"] = sandbox
     app.extensions["toast_sandbox_limiter"] = RateLimiter(rate_limits or RateLimitConfig(), sandbox.clock)
+    app.extensions["toast_sandbox_counts"] = RequestCounts()
     if webhooks is not None:
         app.extensions["toast_sandbox_webhooks"] = WebhookDispatcher(sandbox, webhooks)
     for module in (api_auth, api_orders, api_config, api_restaurants, admin):
@@ -56,8 +61,9 @@ def _guard() -> None:
         sandbox.refresh()
     client = _client_from_token(sandbox)
     limiter: RateLimiter = current_app.extensions["toast_sandbox_limiter"]
-    key = client.client_id if client else f"ip:{request.remote_addr}"
-    decision = limiter.hit(key, request.headers.get(RESTAURANT_HEADER), ENDPOINT_OF_PATH.get(request.path))
+    g.location = request.headers.get(RESTAURANT_HEADER, "").strip().lower() or None
+    decision = limiter.hit(client.client_id if client else None, request.remote_addr or "-", g.location,
+                           ENDPOINT_OF_PATH.get(request.path))
     g.rate_limit = decision
     if not decision.allowed:
         raise ApiError(429, "Rate limit exceeded; retry after the Retry-After interval", code=10429,
@@ -79,6 +85,8 @@ def _rate_limit_headers(response):
     decision = g.get("rate_limit")
     if decision is not None:
         response.headers.update(decision.headers())
+        counts: RequestCounts = current_app.extensions["toast_sandbox_counts"]
+        counts.record(g.location, ENDPOINT_OF_PATH.get(request.path) == ENDPOINT_ORDERS_BULK, response.status_code)
     return response
 
 

@@ -44,49 +44,65 @@ def derive_secret(seed: int, client_id: str) -> str:
     return hashlib.sha256(f"toast-sandbox:{seed}:{client_id}".encode()).hexdigest()[:48]
 
 
-def default_client_specs(restaurant_guids: list[str]) -> dict[str, dict]:
-    """A group client with every CRM scope, a partner client reaching all but the last location (when there
-    are several), and a group client without ``guest.pi:read``/``delivery_info.address:read``."""
+def group_client_id(group: int) -> str:
+    """The client ID of management group ``group``'s own API client (the first group's is GROUP_CLIENT)."""
+    return GROUP_CLIENT if group == 0 else f"{GROUP_CLIENT}-{group + 1}"
+
+
+def default_client_specs(groups: list[tuple[str, list[str]]]) -> dict[str, dict]:
+    """Per group (``(group GUID, its location GUIDs)``) a group client with every CRM scope reaching only that
+    group's locations; a partner client reaching all locations but the last (when there are several), and a
+    client of the first group without ``guest.pi:read``/``delivery_info.address:read``."""
+    restaurant_guids = [guid for _, guids in groups for guid in guids]
     partner_reach = restaurant_guids[:-1] if len(restaurant_guids) > 1 else restaurant_guids
     limited = [scope for scope in CRM_SCOPES if scope not in ("guest.pi:read", "delivery_info.address:read")]
-    return {
-        GROUP_CLIENT: {"kind": "group", "scopes": CRM_SCOPES, "name": "Tablecloth sandbox (group)"},
-        PARTNER_CLIENT: {"kind": "partner", "scopes": CRM_SCOPES, "restaurants": partner_reach,
-                         "name": "Tablecloth sandbox (partner)"},
-        LIMITED_CLIENT: {"kind": "group", "scopes": limited, "name": "Tablecloth sandbox (no guest PI)"},
-    }
+    specs = {group_client_id(index): {"kind": "group", "group": index, "scopes": CRM_SCOPES,
+                                      "name": "Tablecloth sandbox (group)" if index == 0
+                                      else f"Tablecloth sandbox (group {index + 1})"}
+             for index in range(len(groups))}
+    specs[PARTNER_CLIENT] = {"kind": "partner", "scopes": CRM_SCOPES, "restaurants": partner_reach,
+                             "name": "Tablecloth sandbox (partner)"}
+    specs[LIMITED_CLIENT] = {"kind": "group", "scopes": limited, "name": "Tablecloth sandbox (no guest PI)"}
+    return specs
 
 
-def build_accounts(seed: int, group_guid: str, restaurant_guids: list[str],
+def build_accounts(seed: int, groups: list[tuple[str, list[str]]],
                    specs: dict[str, dict] | None) -> dict[str, ClientAccount]:
-    """Accounts from the defaults overridden by ``specs`` (client_id -> {secret, scopes, kind, restaurants, name}).
+    """Accounts from the defaults overridden by ``specs`` (client_id -> {secret, scopes, kind, group, restaurants,
+    name}); ``groups`` lists ``(group GUID, its location GUIDs)``.
 
-    ``restaurants`` may list GUIDs or location indexes; omitted means every location. Raises ValueError for an
-    unknown kind or restaurant.
+    A group client belongs to ``group`` (an index, default the first); ``restaurants`` may list GUIDs or location
+    indexes, and omitted means every location of its group (a partner: every location). Raises ValueError for an
+    unknown kind, group or restaurant.
     """
-    merged = default_client_specs(restaurant_guids)
+    merged = default_client_specs(groups)
     for client_id, spec in (specs or {}).items():
         merged[client_id] = {**merged.get(client_id, {}), **spec}
-    return {client_id: _account(seed, group_guid, restaurant_guids, client_id, spec)
-            for client_id, spec in merged.items()}
+    return {client_id: _account(seed, groups, client_id, spec) for client_id, spec in merged.items()}
 
 
-def _account(seed: int, group_guid: str, restaurant_guids: list[str], client_id: str, spec: dict) -> ClientAccount:
+def _account(seed: int, groups: list[tuple[str, list[str]]], client_id: str, spec: dict) -> ClientAccount:
     kind = spec.get("kind", "group")
     if kind not in ("group", "partner"):
         raise ValueError(f"client {client_id}: kind must be 'group' or 'partner'")
-    reach = _restaurants(restaurant_guids, spec.get("restaurants"))
-    account_guid = group_guid if kind == "group" else str(uuid.uuid5(uuid.NAMESPACE_URL, f"partner:{client_id}"))
+    restaurant_guids = [guid for _, guids in groups for guid in guids]
+    if kind == "partner":
+        account_guid, own = str(uuid.uuid5(uuid.NAMESPACE_URL, f"partner:{client_id}")), restaurant_guids
+    else:
+        group = spec.get("group", 0)
+        if not isinstance(group, int) or not 0 <= group < len(groups):
+            raise ValueError(f"client {client_id}: unknown group {group!r}")
+        account_guid, own = groups[group]
+    wanted = spec.get("restaurants")
     return ClientAccount(
         client_id=client_id, secret=spec.get("secret") or derive_secret(seed, client_id),
-        scopes=frozenset(spec.get("scopes", CRM_SCOPES)), kind=kind, restaurants=reach,
+        scopes=frozenset(spec.get("scopes", CRM_SCOPES)), kind=kind,
+        restaurants=tuple(own) if wanted is None else _restaurants(restaurant_guids, wanted),
         name=spec.get("name", client_id), account_guid=account_guid,
     )
 
 
-def _restaurants(all_guids: list[str], wanted: Iterable | None) -> tuple[str, ...]:
-    if wanted is None:
-        return tuple(all_guids)
+def _restaurants(all_guids: list[str], wanted: Iterable) -> tuple[str, ...]:
     picked = []
     for item in wanted:
         guid = all_guids[item] if isinstance(item, int) else item

@@ -39,7 +39,7 @@ class DayPlanner:
         """All orders of the day, in opening order, with display numbers and their events."""
         visitors = self.world.visits_on(self.restaurant.index, self.day)
         parties = [(guest.channel(self.rng), guest) for guest in visitors]
-        walk_ins = poisson(self.rng, WALK_INS_PER_DAY * WEEKDAY_FACTOR[self.day.weekday()])
+        walk_ins = poisson(self.rng, WALK_INS_PER_DAY * self.world.volume * WEEKDAY_FACTOR[self.day.weekday()])
         parties += [("dine_anon", None)] * walk_ins
         orders = sorted((self._order(channel, guest) for channel, guest in parties),
                         key=lambda planned: (planned.created_ms, planned.guid))
@@ -127,10 +127,11 @@ class DayPlanner:
                                    lines=[line for line in lines if line.seat % 2 == 0]))
             primary.lines = [line for line in lines if line.seat % 2 == 1] or lines[:1]
         if kind in ("takeout", "curbside") and customer and rng.random() < RATES["split_customers"]:
-            # A group order paid separately: the second check belongs to another guest.
-            friend = rng.choice(self.world.guests)
-            while friend is guest:
-                friend = rng.choice(self.world.guests)
+            # A group order paid separately: the second check belongs to another guest of the restaurant group.
+            guests = self.world.guests_of(self.restaurant.index)
+            friend = rng.choice(guests)
+            while friend is guest and len(guests) > 1:
+                friend = rng.choice(guests)
             plans.append(CheckPlan(guid=new_guid(rng), display_number=0, lines=self._lines(kind, 1),
                                    customer=customer_payload(friend, rng, "takeout_online")))
         self._dress_checks(context, plans, guests)

@@ -3,7 +3,8 @@
 Visits follow a BG/NBD-like repeat-purchase process (Fader, Hardie & Lee 2005): each guest buys at a Poisson rate
 drawn from a gamma distribution and, after each visit, drops out with a probability drawn from a beta
 distribution. That yields a few loyal regulars, many one-time guests and some who lapse, which is what a
-CRM's predictive models must cope with. Guests mostly visit one "home" location.
+CRM's predictive models must cope with. Guests mostly visit one "home" location, and only locations of their own
+restaurant group (each group of a fleet has its own guests).
 """
 import random
 import unicodedata
@@ -31,6 +32,11 @@ CJK_NAMES = (("伟", "王"), ("芳", "李"), ("静", "张"), ("明", "陈"), ("�
 PINYIN = {"伟": "wei", "芳": "fang", "静": "jing", "明": "ming", "娜": "na", "王": "wang", "李": "li", "张": "zhang",
           "陈": "chen"}
 ASCII_FOLD = {"Ł": "L", "ł": "l", "ø": "o", "Ø": "O", "ß": "ss", "ı": "i", "æ": "ae", "'": "", " ": ""}
+# A city's own area codes hold 10,000 fictional 555 numbers each; a large group's guests draw from these as well
+# once their city's numbers run short.
+SPARE_AREA_CODES = ("201", "206", "213", "214", "215", "248", "305", "404", "415", "469", "503", "602", "612", "614",
+                    "702", "713", "716", "801", "804", "813", "816", "818", "858", "901", "904", "916", "919", "971")
+OWN_AREA_CODE_TRIES = 8
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com", "inbox.example.net")
 
 CHANNELS = ("dine_anon", "dine_loyalty", "takeout_online", "takeout_phone", "curbside", "delivery", "thirdparty")
@@ -89,25 +95,31 @@ def ascii_fold(text: str) -> str:
     return "".join(char for char in decomposed if ord(char) < 128 and not unicodedata.combining(char))
 
 
-def guest_count(restaurants: int, days: int) -> int:
-    """How many guests visit in the history window: about 3000 for 3 restaurants over 120 days."""
-    return max(40, round(GUESTS_PER_RESTAURANT_DAY * restaurants * days))
+def guest_count(restaurants: int, days: int, volume: float = 1.0) -> int:
+    """How many guests visit in the history window: about 3000 for 3 restaurants over 120 days at ``volume`` 1."""
+    return max(40, round(GUESTS_PER_RESTAURANT_DAY * restaurants * days * volume))
 
 
-def build_guests(seed: int, cities: list, days: int, future_days: int) -> list[Guest]:
-    """All guests, with visits scheduled over ``days`` of history plus ``future_days`` of live traffic.
+def build_guests(seed: int, cities: list, days: int, future_days: int, *, group: int = 0, first_restaurant: int = 0,
+                 first_index: int = 0, volume: float = 1.0) -> list[Guest]:
+    """The guests of one restaurant group, with visits scheduled over ``days`` of history plus ``future_days`` of
+    live traffic.
 
-    ``cities`` holds one ``generator_venues.City`` per restaurant (area codes and streets for addresses).
+    ``cities`` holds one ``generator_venues.City`` per location of the group (area codes and streets for
+    addresses), whose indexes start at ``first_restaurant``; guest indexes start at ``first_index``. ``volume``
+    scales how many guests there are. Raises ValueError when the group needs more phone numbers than exist.
     """
-    rng = rng_for(seed, "guests")
+    rng = rng_for(seed, "guests") if group == 0 else rng_for(seed, "guests", group)
     total_days = days + future_days
-    count = round(guest_count(len(cities), days) * total_days / days)
+    count = round(guest_count(len(cities), days, volume) * total_days / days)
     emails: set[str] = set()
     phones: set[str] = set()
-    return [_guest(rng, index, cities, total_days, emails, phones) for index in range(count)]
+    return [_guest(rng, first_index + number, cities, first_restaurant, total_days, emails, phones)
+            for number in range(count)]
 
 
-def _guest(rng: random.Random, index: int, cities: list, total_days: int, emails: set, phones: set) -> Guest:
+def _guest(rng: random.Random, index: int, cities: list, first_restaurant: int, total_days: int, emails: set,
+           phones: set) -> Guest:
     first, last = _name(rng)
     home = rng.randrange(len(cities))
     city = cities[home]
@@ -118,11 +130,11 @@ def _guest(rng: random.Random, index: int, cities: list, total_days: int, emails
         last_name=last,
         email=_unique_email(rng, first, last, emails),
         phone=_unique_phone(rng, city.area_codes, phones),
-        home=home,
+        home=first_restaurant + home,
         persona=weighted(rng, tuple(PERSONAS), PERSONA_WEIGHTS),
         address=_address(rng, city),
         loyalty_id="".join(str(rng.randrange(10)) for _ in range(16)),
-        visits=_visits(rng, home, len(cities), total_days),
+        visits=tuple((day, first_restaurant + where) for day, where in _visits(rng, home, len(cities), total_days)),
     )
 
 
@@ -150,11 +162,13 @@ def _unique_email(rng: random.Random, first: str, last: str, taken: set) -> str:
 
 def _unique_phone(rng: random.Random, area_codes: tuple[str, ...], taken: set) -> str:
     # 555 exchange: reserved for fiction in the North American Numbering Plan, so the demo never dials a real person.
-    while True:
-        phone = f"{rng.choice(area_codes)}555{rng.randrange(10000):04d}"
+    for attempt in range(100_000):
+        codes = area_codes if attempt < OWN_AREA_CODE_TRIES else SPARE_AREA_CODES
+        phone = f"{rng.choice(codes)}555{rng.randrange(10000):04d}"
         if phone not in taken:
             taken.add(phone)
             return phone
+    raise ValueError("the group has more guests than fictional phone numbers: lower the orders per day")
 
 
 def _address(rng: random.Random, city) -> Address:

@@ -1,4 +1,7 @@
-"""Restaurant locations of the sandbox group and their configuration: dining options, revenue centers, staff.
+"""Restaurant groups, their locations and the locations' configuration: dining options, revenue centers, staff.
+
+A world holds one management group by default; a fleet splits its locations into several groups (contiguous
+runs of location indexes), each its own brand, as a SaaS CRM meets them: one organization per group.
 
 Dining options cover every behaviour a CRM meets (DG:apiOrderTypeDetails): dine-in, take-out, curbside (a
 TAKE_OUT option with ``curbside=true``), own delivery and a third-party delivery option.
@@ -11,6 +14,9 @@ from portal.toast.sandbox.generator_people import ACCENTED_NAMES, FIRST_NAMES, L
 from portal.toast.sandbox.randomness import DAY_MS, new_guid, rng_for
 
 BRAND = "Juniper Table"
+# Brands of the second and later groups of a fleet (then numbered when there are more groups than names).
+FLEET_BRANDS = ("Harbor Grill", "Copper Kettle", "Saffron Street", "Blue Finch Cafe", "Oak & Ember", "Marigold Kitchen",
+                "Northside Tap", "Lantern Noodle", "Fig & Olive Bar", "Granite Diner")
 CLOSEOUT_HOUR = 4
 
 
@@ -91,6 +97,21 @@ class Employee:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """A management group (restaurant group): its GUID, brand and locations ``first .. first + size - 1``."""
+    index: int
+    guid: str
+    brand: str
+    first: int
+    size: int
+
+    @property
+    def restaurant_indexes(self) -> range:
+        """Indexes of the group's locations."""
+        return range(self.first, self.first + self.size)
+
+
+@dataclass(frozen=True, slots=True)
 class Restaurant:
     """One location and everything about it an order refers to."""
     index: int
@@ -115,6 +136,7 @@ class Restaurant:
     other_payment: Entity
     void_reason: Entity
     devices: tuple[str, ...]
+    group: int = 0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,17 +158,37 @@ class Restaurant:
         return next(emp for emp in self.employees if JOBS[emp.job] == "Delivery Driver")
 
 
-def build_group_guid(seed: int) -> str:
-    """The management group (restaurant group) GUID."""
-    return new_guid(rng_for(seed, "group"))
+def build_group_guid(seed: int, group: int = 0) -> str:
+    """The GUID of management group ``group`` (the first group's is the one a single-group world always had)."""
+    return new_guid(rng_for(seed, "group") if group == 0 else rng_for(seed, "group", group))
 
 
-def build_restaurants(seed: int, count: int, start_ms: int, now_ms: int) -> list[Restaurant]:
-    """``count`` locations; configuration dates lie before ``start_ms`` (the first day of order history)."""
-    return [_restaurant(rng_for(seed, "restaurant", index), index, start_ms, now_ms) for index in range(count)]
+def build_groups(seed: int, sizes: list[int]) -> list[Group]:
+    """Groups of ``sizes`` locations each, in location order. Raises ValueError for a size below 1."""
+    if not sizes or min(sizes) < 1:
+        raise ValueError("every group needs at least one location")
+    groups, first = [], 0
+    for index, size in enumerate(sizes):
+        groups.append(Group(index=index, guid=build_group_guid(seed, index), brand=_brand(index), first=first,
+                            size=size))
+        first += size
+    return groups
 
 
-def _restaurant(rng: random.Random, index: int, start_ms: int, now_ms: int) -> Restaurant:
+def _brand(group: int) -> str:
+    if group == 0:
+        return BRAND
+    name = FLEET_BRANDS[(group - 1) % len(FLEET_BRANDS)]
+    return name if group <= len(FLEET_BRANDS) else f"{name} {(group - 1) // len(FLEET_BRANDS) + 1}"
+
+
+def build_restaurants(seed: int, groups: list[Group], start_ms: int, now_ms: int) -> list[Restaurant]:
+    """Every group's locations; configuration dates lie before ``start_ms`` (the first day of order history)."""
+    return [_restaurant(rng_for(seed, "restaurant", index), index, group, start_ms, now_ms)
+            for group in groups for index in group.restaurant_indexes]
+
+
+def _restaurant(rng: random.Random, index: int, group: Group, start_ms: int, now_ms: int) -> Restaurant:
     city = CITIES[index % len(CITIES)]
     suffix = "" if index < len(CITIES) else f" {index // len(CITIES) + 1}"
     created = start_ms - rng.randrange(200, 900) * DAY_MS
@@ -158,7 +200,7 @@ def _restaurant(rng: random.Random, index: int, start_ms: int, now_ms: int) -> R
     guid = new_guid(rng)
     jobs = tuple(entity(name) for name in JOBS)
     return Restaurant(
-        index=index, guid=guid, name=BRAND, location_name=city.neighborhood + suffix,
+        index=index, guid=guid, name=group.brand, location_name=city.neighborhood + suffix,
         location_code=f"{city.state}{index + 1:02d}", city=city,
         address1=f"{rng.randrange(10, 900)} {rng.choice(city.streets)}", zip_code=city.zip_codes[0],
         phone=f"{city.area_codes[0]}555{rng.randrange(10000):04d}", created_ms=created,
@@ -177,6 +219,7 @@ def _restaurant(rng: random.Random, index: int, start_ms: int, now_ms: int) -> R
         other_payment=entity("DoorDash"),
         void_reason=entity("Entered in error"),
         devices=tuple(f"{rng.getrandbits(64):016x}" for _ in range(3)),
+        group=group.index,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from portal.toast.sandbox.generator import World
 from portal.toast.sandbox.generator_events import LATE_DAYS, Event, PlannedOrder
 from portal.toast.sandbox.order_events import apply_event
+from portal.toast.sandbox.randomness import HOUR_MS
 
 
 @dataclass(slots=True)
@@ -45,6 +46,7 @@ class OrderStore:
         self.changes: list[Change] = []
         self._queue: list[tuple] = []
         self._seq = itertools.count()
+        self._recent_hours: tuple[int, int] | None = None
 
     # -- materialization ---------------------------------------------------------------------------------------
 
@@ -79,8 +81,14 @@ class OrderStore:
     def ensure_recent(self, until_ms: int) -> None:
         """Materialize, as of now, every day that can change between now and ``until_ms``.
 
-        Doing it before time moves means the changes in between are logged (and sent as webhooks).
+        Doing it before time moves means the changes in between are logged (and sent as webhooks). Business days
+        turn at whole local hours, so within the same two UTC hours as the last call there is nothing new (a
+        fleet's live sandbox calls this on every request).
         """
+        hours = (self.now_ms // HOUR_MS, until_ms // HOUR_MS)
+        if hours == self._recent_hours:
+            return
+        self._recent_hours = hours
         for index in range(len(self.world.restaurants)):
             today = self.world.business_day(index, self.now_ms)
             first = max(self.world.first_day, today - timedelta(days=LATE_DAYS + 1))

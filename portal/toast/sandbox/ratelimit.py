@@ -1,9 +1,12 @@
 """Toast-style fixed-window rate limits (DG:apiRateLimiting) with an injectable clock.
 
-Limits are checked global first, then per endpoint; windows are fixed slices (09:00:00-09:00:01,
-09:00:00-09:15:00). Every decision reports the most constraining window so responses can carry
-``X-Toast-RateLimit-By/-Remaining/-Reset``; a refusal also carries ``Retry-After``. Refused requests do not use
-up quota.
+As Toast applies them: the global 20/s and 10,000/15 min per restaurant location when the request names one in
+``Toast-Restaurant-External-ID``, per IP address otherwise; ``/ordersBulk`` 5/s per client per location and
+``/menus`` 1/s per location. Toast may also give a large client an undisclosed account limit over all its
+locations: ``account_per_15_minutes`` (off by default) plays it. Limits are checked global first, then account,
+then endpoint; windows are fixed slices (09:00:00-09:00:01, 09:00:00-09:15:00). Every decision reports the most
+constraining window so responses can carry ``X-Toast-RateLimit-By/-Remaining/-Reset``; a refusal also carries
+``Retry-After``. Refused requests do not use up quota.
 """
 import math
 import threading
@@ -22,6 +25,7 @@ class RateLimitConfig:
     global_per_15_minutes: int = 10_000
     orders_bulk_per_second: int = 5
     menus_per_second: int = 1
+    account_per_15_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class _Window:
 
 
 class RateLimiter:
-    """Counts requests per client (global) and per client and location (endpoint limits)."""
+    """Counts requests per location (or IP address), per client over all its locations, and per endpoint."""
 
     def __init__(self, config: RateLimitConfig, clock: Callable[[], float]):
         self.config = config
@@ -59,10 +63,11 @@ class RateLimiter:
         self._counts: dict[tuple, int] = {}
         self._lock = threading.Lock()
 
-    def hit(self, client_key: str, location: str | None, endpoint: str | None) -> Decision:
-        """Count one request of ``client_key`` (a client id, or ``ip:<addr>`` when unauthenticated)."""
+    def hit(self, client: str | None, address: str, location: str | None, endpoint: str | None) -> Decision:
+        """Count one request of ``client`` (None when unauthenticated) from ``address`` for ``location`` (the
+        restaurant header, None without one) to ``endpoint``."""
         now = self.clock()
-        windows = self._windows(client_key, location, endpoint)
+        windows = self._windows(client, address, location, endpoint)
         with self._lock:
             slots = [(window, self._slot(window, now)) for window in windows]
             blocked = next(((window, slot) for window, slot in slots
@@ -78,13 +83,17 @@ class RateLimiter:
             remaining = max(0, window.limit - self._counts[slot])
             return Decision(True, window.label, remaining, math.ceil((slot[-1] + 1) * window.seconds), 0)
 
-    def _windows(self, client_key: str, location: str | None, endpoint: str | None) -> list[_Window]:
+    def _windows(self, client: str | None, address: str, location: str | None, endpoint: str | None) -> list[_Window]:
         config = self.config
-        windows = [_Window("GLOBAL", ("global", client_key), config.global_per_second, 1),
-                   _Window("GLOBAL", ("global", client_key), config.global_per_15_minutes, 900)]
-        per_endpoint = {ENDPOINT_ORDERS_BULK: config.orders_bulk_per_second, ENDPOINT_MENUS: config.menus_per_second}
-        if endpoint in per_endpoint:
-            windows.append(_Window("ENDPOINT", (endpoint, client_key, location or "-"), per_endpoint[endpoint], 1))
+        scope = ("location", location) if location else ("ip", address)
+        windows = [_Window("GLOBAL", ("global", *scope), config.global_per_second, 1),
+                   _Window("GLOBAL", ("global", *scope), config.global_per_15_minutes, 900)]
+        if config.account_per_15_minutes and client:
+            windows.append(_Window("GLOBAL,ACCOUNT", ("account", client), config.account_per_15_minutes, 900))
+        if endpoint == ENDPOINT_ORDERS_BULK:
+            windows.append(_Window("ENDPOINT", (endpoint, client or address, *scope), config.orders_bulk_per_second, 1))
+        elif endpoint == ENDPOINT_MENUS:
+            windows.append(_Window("ENDPOINT", (endpoint, *scope), config.menus_per_second, 1))
         return windows
 
     @staticmethod

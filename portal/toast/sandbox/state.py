@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from portal.toast.sandbox.clients import (ACCESS_TYPE, GROUP_CLIENT, ClientAccount, build_accounts, decode_jwt,
-                                          derive_secret, encode_jwt, token_claims, token_key)
+                                          derive_secret, encode_jwt, group_client_id, token_claims, token_key)
 from portal.toast.sandbox.generator import World
 from portal.toast.sandbox.generator_checks import ref
 from portal.toast.sandbox.generator_events import OPENED_TO_MODIFIED_MS, Event
@@ -43,7 +43,9 @@ class SandboxState:
         self.clock = clock or time.time
         self.live = live
         self.config_page_size = config_page_size
-        self.accounts = build_accounts(world.seed, world.group_guid, self.restaurant_guids, clients)
+        self.accounts = build_accounts(
+            world.seed, [(group.guid, [world.restaurants[index].guid for index in group.restaurant_indexes])
+                         for group in world.groups], clients)
         self.revoked: set[str] = set()
         self.webhook_secret = derive_secret(world.seed, "webhook")
         self.config_versions = {guid: 1 for guid in self.restaurant_guids}
@@ -63,8 +65,17 @@ class SandboxState:
 
     @property
     def group_guid(self) -> str:
-        """The management group GUID."""
+        """The (first) management group's GUID."""
         return self.world.group_guid
+
+    @property
+    def group_guids(self) -> list[str]:
+        """Every management group's GUID, in group order."""
+        return [group.guid for group in self.world.groups]
+
+    def group_guid_of(self, restaurant_guid: str) -> str:
+        """The management group of a location; raises KeyError if unknown."""
+        return self.world.groups[self.world.restaurants[self.index_of(restaurant_guid)].group].guid
 
     @property
     def restaurant_guids(self) -> list[str]:
@@ -74,9 +85,15 @@ class SandboxState:
     def credentials(self, client_id: str = GROUP_CLIENT) -> dict:
         """What a client needs to connect: id, secret, scopes, kind and reachable locations."""
         account = self.accounts[client_id]
+        group_guid = account.account_guid if account.kind == "group" else self.group_guid
         return {"client_id": account.client_id, "client_secret": account.secret, "scopes": sorted(account.scopes),
-                "kind": account.kind, "management_group_guid": self.group_guid,
+                "kind": account.kind, "management_group_guid": group_guid,
                 "restaurant_guids": list(account.restaurants), "webhook_secret": self.webhook_secret}
+
+    def fleet_credentials(self) -> list[dict]:
+        """Per management group: its brand and the credentials of its own group client."""
+        return [{"group": group.brand, **self.credentials(group_client_id(group.index))}
+                for group in self.world.groups]
 
     # -- time --------------------------------------------------------------------------------------------------
 
@@ -243,8 +260,8 @@ class SandboxState:
         day = self.world.business_day(index, created_ms)
         planner = DayPlanner(self.world, index, day)
         planner.rng = rng_for(self.world.seed, "added", self._added)
-        guests = self.world.guests
-        guest = guests[guest_index] if guest_index is not None else planner.rng.choice(guests)
+        guest = (self.world.guests[guest_index] if guest_index is not None
+                 else planner.rng.choice(self.world.guests_of(index)))
         planned = planner.order_at(channel, None if channel == "dine_anon" else guest, created_ms)
         self.store.ensure_day(index, day)
         planned.order["displayNumber"] = str(len(self.store.days[(index, day)]) + 1)

@@ -4,11 +4,14 @@ Each POST carries the envelope ``{timestamp, eventCategory, eventType, guid, det
 stripped, signed as Base64(HMAC-SHA256(secret, body + envelope timestamp)) in ``Toast-Signature``. Deliveries
 are retried on timeouts, connection errors, 404, 429 and 5xx (Toast waits 5 then 10 minutes; tests pass short
 delays), never on other 4xx or 3xx; every retry resends the same body with ``Toast-Attempt-Number`` + 1.
+``WebhookDispatcher`` sends the sandbox's own changes, to one URL for every location and/or one per API client.
 """
+import heapq
+import itertools
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -44,10 +47,14 @@ class Delivery:
 
 def order_updated_envelope(restaurant_guid: str, order: dict, event_guid: str, timestamp_ms: int) -> dict:
     """The webhook body for ``order`` (PII stripped here)."""
+    return _envelope(restaurant_guid, order_for_webhook(order), event_guid, timestamp_ms)
+
+
+def _envelope(restaurant_guid: str, stripped_order: dict, event_guid: str, timestamp_ms: int) -> dict:
     return {
         "timestamp": webhook_ts(timestamp_ms), "eventCategory": EVENT_TYPE, "eventType": EVENT_TYPE,
         "guid": event_guid,
-        "details": {"restaurantGuid": restaurant_guid, "order": order_for_webhook(order), "appliedPackagingInfo": None},
+        "details": {"restaurantGuid": restaurant_guid, "order": stripped_order, "appliedPackagingInfo": None},
     }
 
 
@@ -61,71 +68,139 @@ def send_order_updated(url: str, secret: str, restaurant_guid: str, order: dict,
     own_client = client is None
     client = client or httpx.Client()
     try:
-        return _deliver(client, url, secret, envelope, restaurant_guid, retry_delays, timeout, sleep)
+        return _deliver(client, _Outgoing.signed(url, secret, envelope, restaurant_guid), retry_delays, timeout, sleep)
     finally:
         if own_client:
             client.close()
 
 
-def _deliver(client: httpx.Client, url: str, secret: str, envelope: dict, restaurant_guid: str,
-             retry_delays: tuple[float, ...], timeout: float, sleep: Callable[[float], None]) -> Delivery:
-    body = dumps(envelope)
-    headers = {
-        "Content-Type": "application/json", "User-Agent": USER_AGENT, "Toast-Event-Type": EVENT_TYPE,
-        "Toast-Event-Category": EVENT_TYPE, "Toast-Restaurant-External-ID": restaurant_guid,
-        "Toast-Signature": sign(secret, body, envelope["timestamp"]),
-    }
-    order_guid = envelope["details"]["order"]["guid"]
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """One signed event on its way to one URL: every attempt sends the same bytes."""
+    url: str
+    body: bytes
+    headers: dict
+    event_guid: str
+    order_guid: str
+
+    @classmethod
+    def signed(cls, url: str, secret: str, envelope: dict, restaurant_guid: str) -> "_Outgoing":
+        body = dumps(envelope)
+        headers = {
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, "Toast-Event-Type": EVENT_TYPE,
+            "Toast-Event-Category": EVENT_TYPE, "Toast-Restaurant-External-ID": restaurant_guid,
+            "Toast-Signature": sign(secret, body, envelope["timestamp"]),
+        }
+        return cls(url, body, headers, envelope["guid"], envelope["details"]["order"]["guid"])
+
+    def post(self, client: httpx.Client, attempt: int, timeout: float) -> int | None:
+        """The HTTP status of one attempt; None after a timeout or a refused connection."""
+        try:
+            response = client.post(self.url, content=self.body, timeout=timeout, follow_redirects=False,
+                                   headers={**self.headers, "Toast-Attempt-Number": str(attempt)})
+        except httpx.TransportError:
+            return None
+        return response.status_code
+
+
+def _delivered(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def _retryable(status: int | None) -> bool:
+    """Toast retries timeouts, connection errors, 404, 429 and 5xx; never other 4xx or 3xx."""
+    return status is None or status in (404, 429) or status >= 500
+
+
+def _deliver(client: httpx.Client, outgoing: _Outgoing, retry_delays: tuple[float, ...], timeout: float,
+             sleep: Callable[[float], None]) -> Delivery:
     status = None
     for attempt in range(1, len(retry_delays) + 2):
-        try:
-            response = client.post(url, content=body, headers={**headers, "Toast-Attempt-Number": str(attempt)},
-                                   timeout=timeout, follow_redirects=False)
-            status = response.status_code
-        except httpx.TransportError:
-            status = None  # timeouts and refused connections are retried
-        if status is not None and 200 <= status < 300:
-            return Delivery(envelope["guid"], order_guid, attempt, status, True)
-        if status is not None and not (status in (404, 429) or status >= 500):
-            return Delivery(envelope["guid"], order_guid, attempt, status, False)
+        status = outgoing.post(client, attempt, timeout)
+        if _delivered(status) or not _retryable(status):
+            return Delivery(outgoing.event_guid, outgoing.order_guid, attempt, status, _delivered(status))
         if attempt <= len(retry_delays):
             sleep(retry_delays[attempt - 1])
-    return Delivery(envelope["guid"], order_guid, len(retry_delays) + 1, status, False)
+    return Delivery(outgoing.event_guid, outgoing.order_guid, len(retry_delays) + 1, status, False)
 
 
 class WebhookDispatcher:
-    """Sends an event for every order the sandbox changed since the last flush (one per order per flush)."""
+    """Sends an event for every order the sandbox changed since the last flush (one per order per flush) to every
+    subscription covering the order's location: the one given at construction covers every location, and
+    ``subscribe`` adds one per API client (its locations, its URL), as each Toast integration gets its own events.
 
-    def __init__(self, sandbox, config: WebhookConfig, client: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    A failed delivery waits for its retry in a queue of its own, so one failing endpoint never holds the other
+    events back (Toast retries each event on its own schedule).
+    """
+
+    def __init__(self, sandbox, config: WebhookConfig | None = None, client: httpx.Client | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.sandbox = sandbox
-        self.config = config
         self.client = client or httpx.Client()
-        self.sleep = sleep
+        self.clock = clock
         self.cursor = len(sandbox.changes_since(0))
+        self._routes: dict[str | None, tuple[WebhookConfig, frozenset[str] | None]] = {}
+        if config is not None:
+            self._routes[None] = (config, None)
+        self._retries: list[tuple[float, int, int, str | None, _Outgoing]] = []
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def flush(self) -> list[Delivery]:
-        """Send events for changes logged since the last flush; returns one ``Delivery`` per order."""
-        envelopes = self._pending()
-        secret = self.config.secret or self.sandbox.webhook_secret
-        return [_deliver(self.client, self.config.url, secret, envelope, restaurant_guid, self.config.retry_delays,
-                         self.config.timeout, self.sleep) for restaurant_guid, envelope in envelopes]
+    def subscribe(self, name: str, config: WebhookConfig | None, restaurants: Iterable[str] = ()) -> None:
+        """Send the events of ``restaurants`` to ``config`` under ``name`` (replacing what ``name`` had; None
+        ends it). Its event GUIDs differ from other subscriptions' (each receiver stores them as unique)."""
+        with self._lock:
+            if config is None:
+                self._routes.pop(name, None)
+            else:
+                self._routes[name] = (config, frozenset(restaurants))
 
-    def _pending(self) -> list[tuple[str, dict]]:
+    def flush(self) -> list[Delivery]:
+        """Send events for changes logged since the last flush, then the retries that are due; returns one
+        ``Delivery`` per attempt made."""
+        with self._flushing:  # the live thread and the admin API may flush at once
+            return self._flush()
+
+    def _flush(self) -> list[Delivery]:
+        with self._lock:
+            routes = dict(self._routes)
+        deliveries = []
+        for restaurant_guid, seq, stripped in self._pending():
+            for name, (config, covered) in routes.items():
+                if covered is None or restaurant_guid in covered:
+                    envelope = _envelope(restaurant_guid, stripped, self._event_guid(seq, name), self.sandbox.now_ms)
+                    secret = config.secret or self.sandbox.webhook_secret
+                    deliveries.append(self._attempt(name, config, _Outgoing.signed(config.url, secret, envelope,
+                                                                                   restaurant_guid), 1))
+        while self._retries and self._retries[0][0] <= self.clock():
+            _, _, attempt, name, outgoing = heapq.heappop(self._retries)
+            if name in routes:
+                deliveries.append(self._attempt(name, routes[name][0], outgoing, attempt))
+        return deliveries
+
+    def _attempt(self, name: str | None, config: WebhookConfig, outgoing: _Outgoing, attempt: int) -> Delivery:
+        status = outgoing.post(self.client, attempt, config.timeout)
+        if not _delivered(status) and _retryable(status) and attempt <= len(config.retry_delays):
+            due = self.clock() + config.retry_delays[attempt - 1]
+            heapq.heappush(self._retries, (due, next(self._order), attempt + 1, name, outgoing))
+        return Delivery(outgoing.event_guid, outgoing.order_guid, attempt, status, _delivered(status))
+
+    def _event_guid(self, seq: int, route: str | None) -> str:
+        suffix = "" if route is None else f":{route}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"toast-sandbox:{self.sandbox.world.seed}:{seq}{suffix}"))
+
+    def _pending(self) -> list[tuple[str, int, dict]]:
+        """(location GUID, change number, order without webhook PII) of the newest change of each order."""
         sandbox = self.sandbox
         with sandbox.lock:
             changes = sandbox.changes_since(self.cursor)
             self.cursor += len(changes)
             latest = {change.guid: change for change in changes}
-            envelopes = []
-            for change in latest.values():
-                restaurant_guid = sandbox.world.restaurants[change.restaurant].guid
-                event_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"toast-sandbox:{sandbox.world.seed}:{change.seq}"))
-                envelopes.append((restaurant_guid, order_updated_envelope(
-                    restaurant_guid, sandbox.store.orders[change.guid], event_guid, sandbox.now_ms)))
-            return envelopes
+            return [(sandbox.world.restaurants[change.restaurant].guid, change.seq,
+                     order_for_webhook(sandbox.store.orders[change.guid])) for change in latest.values()]
 
     def start(self, interval: float = 1.0) -> None:
         """Run ``refresh`` + ``flush`` every ``interval`` seconds in a daemon thread (the CLI's live mode)."""

@@ -2,8 +2,9 @@
 
 The sandbox runs in its own process (``flask toast sandbox``) with Toast's rate limits on. The floor for N
 ordersBulk calls is (N - 1) x max(spacing, 1/5 s): Toast asks for spacing between history calls and allows
-5 ordersBulk calls per second per location. The client paces through Redis, as the workers do
-($BENCH_REDIS_URL; scripts/bench.sh starts it). Run: .venv/bin/python bench/backfill_floor.py [--spacing 0.25]
+5 ordersBulk calls per second per location. The pages go through the workers' scheduler and step (here in
+this process, as ``flask toast sync --inline`` runs them), paced through Redis ($BENCH_REDIS_URL;
+scripts/bench.sh starts it). Run: .venv/bin/python bench/backfill_floor.py [--spacing 0.25]
 """
 import argparse
 import json
@@ -52,23 +53,28 @@ def run(args, info: dict) -> None:
     from portal import create_app
     from portal.connections import service
     from portal.extensions import db
-    from portal.models import Organization
-    from portal.sync import orders as order_sync
+    from portal.models import Organization, SyncRun
     from portal.queues import redis_connection
-    from portal.toast.client import ToastClient
-    from portal.toast.shared_pacing import RedisPacer
+    from portal.sync import runs
+    from portal.sync.scheduler import Scheduler
+    from workers.sync import serve_until_done
 
     database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-                      "PORTAL_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                      "PORTAL_ENCRYPTION_KEY": Fernet.generate_key().decode(), "TOAST_HISTORY_SPACING_S": args.spacing,
                       "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/7")})
     statuses, calls = [], []
+
+    class ObservedClient(httpx.Client):  # every Toast client of this process reports its responses here
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, event_hooks={"response": [observe]}, **kwargs)
 
     def observe(response):
         statuses.append(response.status_code)
         if "ordersBulk" in str(response.request.url):
             calls.append(time.perf_counter())
 
+    httpx.Client = ObservedClient
     with app.app_context():
         upgrade()
         org = Organization(name="Bench", slug="bench")
@@ -79,16 +85,16 @@ def run(args, info: dict) -> None:
         db.session.commit()
         location = service.connect_locations(connection, info["restaurant_guids"][:1], {})[0]
         db.session.commit()
-        http = httpx.Client(timeout=30, event_hooks={"response": [observe]})
-        # Paced as the workers pace: counters in Redis, one round trip per request.
-        pacer = RedisPacer(redis_connection(), f"{info['base_url']}|{info['client_id']}")
-        client = ToastClient(info["base_url"], info["client_id"], info["client_secret"], http=http, pacer=pacer)
+        order_scheduler = Scheduler(redis_connection(), namespace="bench-backfill-floor")
+        order_scheduler.clear()
         started = time.perf_counter()
-        result = order_sync.backfill(client, location, days=args.days, spacing=args.spacing,
-                                     progress=lambda *a: None)
+        run_id = runs.start(location, runs.BACKFILL, days=args.days, order_scheduler=order_scheduler).id
+        serve_until_done(order_scheduler)
         wall = time.perf_counter() - started
+        run = db.session.get(SyncRun, run_id)
+        stored, status = run.orders, run.status
     floor = (len(calls) - 1) * max(args.spacing, 0.2)
-    print(f"backfill of {args.days} days: {len(calls)} ordersBulk calls, {len(result.written)} orders stored")
+    print(f"backfill of {args.days} days: {len(calls)} ordersBulk calls, {stored} orders stored, run {status}")
     report("wall time / floor", f"{wall:.1f} s / {floor:.1f} s = {wall / floor:.3f}x", "<= 1.15x", wall / floor <= 1.15)
     report("429 responses received", str(statuses.count(429)), "0", statuses.count(429) == 0)
 

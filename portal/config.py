@@ -92,6 +92,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "PORTAL_ENCRYPTION_KEY": env.get("PORTAL_ENCRYPTION_KEY"),
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # How long a SQLite writer waits for another's write lock before the request answers 503 (portal.sqlite).
+        "SQLITE_BUSY_TIMEOUT_S": float_or_default(env.get("SQLITE_BUSY_TIMEOUT_S"), 30.0),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url),
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -114,6 +116,11 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "TOAST_BACKFILL_DAYS": positive_int(env.get("TOAST_BACKFILL_DAYS"), 84, "TOAST_BACKFILL_DAYS"),
         "WEBHOOK_RETENTION_DAYS": positive_int(env.get("WEBHOOK_RETENTION_DAYS"), 30, "WEBHOOK_RETENTION_DAYS"),
         "TOAST_HISTORY_SPACING_S": float_or_default(env.get("TOAST_HISTORY_SPACING_S"), 5.0),
+        # Order pages handed to workers at once (queued or running), fairly between organizations: enough to keep
+        # every worker busy, few enough that a newly due location of a small organization waits one round at most.
+        "SYNC_IN_FLIGHT": positive_int(env.get("SYNC_IN_FLIGHT"), 8, "SYNC_IN_FLIGHT"),
+        # A page handed out and not finished within this is handed out again (its worker died); longer than a page.
+        "SYNC_LEASE_S": float_or_default(env.get("SYNC_LEASE_S"), 150.0),
         # Whole request bodies (the Toast webhook sends 600 KB+); form posts get the lower limit below.
         "MAX_CONTENT_LENGTH": positive_int(env.get("MAX_CONTENT_LENGTH"), 5 * MIB, "MAX_CONTENT_LENGTH"),
         "MAX_FORM_CONTENT_LENGTH": positive_int(env.get("MAX_FORM_CONTENT_LENGTH"), 2 * MIB, "MAX_FORM_CONTENT_LENGTH"),

@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime
+from portal.models.base import TenantScoped, Timestamped, UTCDateTime, utcnow
 
 CONNECTION_ACTIVE = "active"
 CONNECTION_RECONNECT = "reconnect"
@@ -43,6 +43,10 @@ class ToastConnection(TenantScoped, Timestamped, db.Model):
     @property
     def needs_reconnect(self) -> bool:
         return self.status == CONNECTION_RECONNECT
+
+    def mark_reconnect(self, reason: str) -> None:
+        """Toast refused the credentials: nothing is sent to Toast until an owner reconnects."""
+        self.status, self.status_reason, self.status_changed_at = CONNECTION_RECONNECT, reason, utcnow()
 
 
 MASK_SLOTS = 63  # bits of a signed 64-bit guests.location_mask

@@ -1,6 +1,7 @@
 """``flask toast connect | sync | sandbox``: the command-line twins of the connection pages."""
 import json
 import logging
+import os
 import sys
 
 import click
@@ -16,6 +17,7 @@ from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Location, SyncRun
 from portal.sync import runs
+from portal.sync.scheduler import Scheduler
 from portal.toast.sandbox.cli import sandbox_command
 
 toast_cli = AppGroup("toast", help="Connect Toast locations and sync them.")
@@ -32,8 +34,6 @@ toast_cli.add_command(sandbox_command)
 @one_line_errors
 def connect(org_slug, host, client_id, webhook_secret, restaurants, sync):
     """Store credentials (client secret from TOAST_CLIENT_SECRET or stdin) and connect locations; prints JSON."""
-    import os
-
     secret = os.environ.get("TOAST_CLIENT_SECRET") or sys.stdin.readline().strip()
     org = organization_by_slug(org_slug)
     connection = service.create_connection(org, host=host, client_id=client_id, client_secret=secret,
@@ -77,36 +77,60 @@ def sync(org_slug, restaurant, days, inline):
     location_ids = [location.id for location in db.session.scalars(query)]
     if not location_ids:
         raise InputError(f"no connected location{' ' + restaurant if restaurant else ''} in '{org.slug}'")
+    if inline:
+        _inline(location_ids, days)
+        return
     for location_id in location_ids:
-        location = db.session.get(Location, location_id)  # inline jobs end their session: reload each time
-        kind = runs.POLL if location.backfill_completed_at and days is None else runs.BACKFILL
-        if inline:
-            _inline(location, kind, days)
-        else:
-            for step in (runs.CONFIG, kind):
-                run = runs.start(location, step, days=days if step == runs.BACKFILL else None)
-                click.echo(f"queued {step} of {location.display_name} (run {run.id})")
+        location = db.session.get(Location, location_id)
+        for step in (runs.CONFIG, _order_kind(location, days)):
+            run = runs.start(location, step, days=days if step == runs.BACKFILL else None)
+            click.echo(f"queued {step} of {location.display_name} (run {run.id})")
 
 
-def _inline(location: Location, kind: str, days: int | None) -> None:
+def _order_kind(location: Location, days: int | None) -> str:
+    return runs.POLL if location.backfill_completed_at and days is None else runs.BACKFILL
+
+
+def _inline(location_ids: list[int], days: int | None) -> None:
+    """Here, without a worker: configuration first, then every location's order pages through the same paced,
+    interleaved scheduler as the workers (in a namespace of this process's own)."""
     from workers import sync as jobs
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    location_id, name = location.id, location.display_name
-    for step in (runs.CONFIG, kind):
-        run = runs.new_run(db.session.get(Location, location_id), step, f"inline-{location_id}-{step}")
-        db.session.commit()
-        run_id = run.id
-        click.echo(f"{step} of {name}...", err=True)
-        try:
-            if step == runs.CONFIG:
-                jobs.refresh_config_job(location_id, run_id)
-            elif step == runs.BACKFILL:
-                jobs.backfill_job(location_id, run_id, days)
-            else:
-                jobs.poll_job(location_id, run_id)
-        except Exception as exc:  # the run row already holds the reason; show it in one line
-            failed = db.session.get(SyncRun, run_id)
-            raise click.ClickException(f"{step} failed: {failed.error if failed else exc}") from None
-    click.echo(f"{name}: done", err=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    order_scheduler = runs.scheduler()
+    order_scheduler = Scheduler(order_scheduler.redis, namespace=f"sync-inline-{os.getpid()}",
+                                in_flight=order_scheduler.in_flight, lease_seconds=order_scheduler.lease_ms / 1000)
+    order_runs = {}
+    try:
+        for location_id in location_ids:
+            location = db.session.get(Location, location_id)
+            name = location.display_name
+            run = runs.new_run(location, runs.CONFIG, f"inline-{location_id}-config")
+            db.session.commit()
+            click.echo(f"config of {name}...", err=True)
+            try:
+                jobs.refresh_config_job(location_id, run.id)
+            except Exception:  # the run row holds the reason; show it in one line
+                raise click.ClickException(f"config of {name} failed: {_error_of(run.id)}") from None
+            location = db.session.get(Location, location_id)
+            kind = _order_kind(location, days)
+            order_runs[location_id] = (name, runs.start(location, kind, days=days, order_scheduler=order_scheduler).id)
+        jobs.serve_until_done(order_scheduler, report=lambda task, step: _report(*order_runs[task.location_id]))
+    finally:
+        order_scheduler.clear()
+    failed = [f"{name}: {_error_of(run_id)}" for name, run_id in order_runs.values()
+              if db.session.get(SyncRun, run_id).status != "succeeded"]
+    if failed:
+        raise click.ClickException("orders sync failed: " + "; ".join(failed))
+    click.echo("done", err=True)
+
+
+def _report(name: str, run_id: int) -> None:
+    run = db.session.get(SyncRun, run_id)
+    click.echo(f"{name}: {run.kind} {run.progress or ''} ({run.pages} pages, {run.orders} orders)", err=True)
+    db.session.remove()
+
+
+def _error_of(run_id: int) -> str:
+    run = db.session.get(SyncRun, run_id)
+    return (run.error if run else None) or "unknown error"

@@ -2,6 +2,8 @@
 
 Upserts keyed by GUID; entities Toast no longer returns are archived, never deleted (old orders point at them).
 """
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -11,29 +13,40 @@ from portal.toast.client import ToastClient
 from portal.toast.models import to_cents
 
 
-def refresh_config(client: ToastClient, location: Location) -> dict[str, int]:
-    """Refresh everything; returns how many entities of each kind Toast returned. Raises ToastError.
+@dataclass(frozen=True)
+class FetchedConfig:
+    info: object
+    dining: dict
+    centers: dict
+    staff: dict
+    menus: tuple | None  # (items by GUID, publish time), or None when ours are current
 
-    Everything is fetched before anything is written, so no database write is open while Toast is called.
-    """
-    info = client.restaurant(location.guid)
+
+def fetch_config(client: ToastClient, guid: str, menus_last_updated) -> FetchedConfig:
+    """Everything a refresh needs from Toast, fetched before anything is written (callers hold no transaction
+    while this runs). Raises ToastError."""
+    info = client.restaurant(guid)
     dining = {o.guid: {"name": o.name or "", "behavior": o.behavior, "curbside": bool(o.curbside)}
-              for o in client.dining_options(location.guid) if o.guid}
-    centers = {r.guid: {"name": r.name or ""} for r in client.revenue_centers(location.guid) if r.guid}
-    menus = _changed_menus(client, location)
+              for o in client.dining_options(guid) if o.guid}
+    centers = {r.guid: {"name": r.name or ""} for r in client.revenue_centers(guid) if r.guid}
+    menus = _changed_menus(client, guid, menus_last_updated)
     staff = {e.guid: {"first_name": e.first_name, "chosen_name": e.chosen_name, "last_name": e.last_name,
                       "archived": bool(e.deleted)}
-             for e in client.employees(location.guid) if e.guid}
+             for e in client.employees(guid) if e.guid}
+    return FetchedConfig(info, dining, centers, staff, menus)
 
-    _apply_restaurant_info(location, info)
+
+def apply_config(location: Location, fetched: FetchedConfig) -> dict[str, int]:
+    """Write a fetched configuration; returns how many entities of each kind Toast returned (the caller commits)."""
+    _apply_restaurant_info(location, fetched.info)
     counts = {
-        "dining_options": _upsert(location, DiningOption, dining),
-        "revenue_centers": _upsert(location, RevenueCenter, centers),
-        "employees": _upsert(location, Employee, staff, archive_missing=False),
+        "dining_options": _upsert(location, DiningOption, fetched.dining),
+        "revenue_centers": _upsert(location, RevenueCenter, fetched.centers),
+        "employees": _upsert(location, Employee, fetched.staff, archive_missing=False),
         "menu_items": -1,
     }
-    if menus is not None:
-        items, last_updated = menus
+    if fetched.menus is not None:
+        items, last_updated = fetched.menus
         counts["menu_items"] = _upsert(location, MenuItem, items)
         location.menus_last_updated = last_updated
     location.config_refreshed_at = utcnow()
@@ -53,12 +66,12 @@ def _apply_restaurant_info(location: Location, info) -> None:
         location.address = ", ".join(p for p in parts if p) or None
 
 
-def _changed_menus(client: ToastClient, location: Location):
+def _changed_menus(client: ToastClient, guid: str, menus_last_updated):
     """Menu items by GUID and the publish time, or None when /metadata says ours are current (Toast's rule)."""
-    metadata = client.menus_metadata(location.guid)
-    if location.menus_last_updated and metadata.last_updated and metadata.last_updated <= location.menus_last_updated:
+    metadata = client.menus_metadata(guid)
+    if menus_last_updated and metadata.last_updated and metadata.last_updated <= menus_last_updated:
         return None
-    menus = client.menus(location.guid)
+    menus = client.menus(guid)
     items = {}
     for _menu, path, item in menus.iter_items():
         if item.guid and item.guid not in items:

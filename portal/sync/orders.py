@@ -1,99 +1,186 @@
-"""Order sync of one location: the paced 12-week backfill and the incremental poll.
+"""Order sync of one location, one ``/ordersBulk`` page per step: the 12-week backfill and the incremental poll.
 
-Both walk ``/ordersBulk`` by modified time in windows of at most one month and checkpoint after every
-page, so a killed worker resumes where it stopped and never downloads a finished window again.
+Both walk orders by modified time in windows of at most one month. Each step fetches the page the location's
+cursor names, stores its orders and moves the cursor in one transaction, so a killed worker resumes at the page
+it had not stored and never downloads a stored page again. A step never waits: when Toast's limits (or the
+history spacing) do not allow the call yet, it says how long until they do, and the scheduler serves other
+locations meanwhile (``portal.sync.scheduler``).
+
+Cursors (``sync_bookmarks``): the backfill's ``{days, start, end, window_start, page, marker, done}``, its end (the
+signpost) fixed when the run is first prepared; the poll's ``{modified_after}`` plus, while a poll runs,
+``in_progress: {start, end, window_start, page, marker}``. The bookmark moves only when a poll completes.
 """
-from collections.abc import Callable
+from __future__ import annotations
+
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from portal.extensions import db
-from portal.models import Location
+from portal.models import Location, SyncRun
 from portal.models.base import utcnow
+from portal.models.sync import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
 from portal.sync import bookmarks
-from portal.sync.prefetch import prefetched
-from portal.sync.store import StoreResult, store_orders
+from portal.sync.store import store_orders
 from portal.toast.client import ToastClient, add_one_month
+from portal.toast.errors import AuthError, RetryableAPIError, TokenBudgetExceeded
+from portal.toast.pacing import ORDERS_BULK
 
-Progress = Callable[[str, int, int], None]  # (message, pages so far, orders so far)
-
-
-@dataclass
-class Window:
-    start: datetime
-    end: datetime
+BACKFILL, POLL = "backfill", "poll"
+MAX_TRANSIENT_FAILURES = 8  # in a row; then the run fails and the next scheduled poll starts over from the bookmark
+BACKOFF_CAP_S = 300.0
 
 
-def windows(start: datetime, end: datetime) -> list[Window]:
-    """[start, end) cut into consecutive windows of at most one month (Toast rejects longer ones)."""
-    result = []
-    while start < end:
-        stop = min(add_one_month(start), end)
-        result.append(Window(start, stop))
-        start = stop
-    return result
+@dataclass(frozen=True)
+class Step:
+    """What one step did and what comes next for the location."""
+
+    done: bool  # the run is over (succeeded or failed): no next page
+    delay: float = 0.0  # seconds until the location's next page may be fetched
+    account_wide: bool = False  # the client's account cap is spent: hold every location of the organization
+    completed: str | None = None  # BACKFILL or POLL when this step completed one
 
 
-def backfill(client: ToastClient, location: Location, *, days: int, spacing: float, progress: Progress) -> StoreResult:
-    """Pull ``days`` of history, resuming from the bookmark. The signpost (end) is fixed at the first start."""
+def prepare_backfill(location: Location, days: int) -> None:
+    """Fix the backfill's signpost, unless a backfill of the same depth is under way (then it resumes)."""
     cursor = bookmarks.load(location, bookmarks.BACKFILL)
-    if cursor.get("days") != days:  # first run, or a different depth asked for: a new signpost
-        end = utcnow()
-        cursor = {"days": days, "start": bookmarks.text(end - timedelta(days=days)), "end": bookmarks.text(end),
-                  "window_start": bookmarks.text(end - timedelta(days=days)), "page": 1}
-    if cursor.get("done"):
-        return StoreResult()
-    total = _walk(client, location, cursor, bookmarks.BACKFILL, spacing, progress)
-    cursor["done"] = True
-    bookmarks.save(location, bookmarks.BACKFILL, cursor)
-    location.backfill_completed_at = utcnow()
-    # Incremental polling carries on from the backfill's signpost.
-    if not bookmarks.load(location, bookmarks.ORDERS):
-        bookmarks.save(location, bookmarks.ORDERS, {"modified_after": cursor["end"]})
-    db.session.commit()
-    return total
+    if cursor.get("days") == days and not cursor.get("done"):
+        return
+    end = utcnow()
+    start = bookmarks.text(end - timedelta(days=days))
+    bookmarks.save(location, bookmarks.BACKFILL,
+                   {"days": days, "start": start, "end": bookmarks.text(end), "window_start": start, "page": 1})
 
 
-def poll(client: ToastClient, location: Location, *, progress: Progress, fallback_days: int) -> StoreResult:
-    """Orders modified since the bookmark; the bookmark moves to this run's start time only on success."""
-    signpost = utcnow()
-    state = bookmarks.load(location, bookmarks.ORDERS)
-    after = state.get("modified_after") or bookmarks.text(signpost - timedelta(days=fallback_days))
-    cursor = {"start": after, "end": bookmarks.text(signpost), "window_start": after, "page": 1}
-    cursor.update(state.get("in_progress") or {})
-    total = _walk(client, location, cursor, bookmarks.ORDERS, 0.0, progress, wrap_key="in_progress")
-    bookmarks.save(location, bookmarks.ORDERS, {"modified_after": cursor["end"]})
-    db.session.commit()
-    return total
-
-
-def _walk(client, location, cursor, stream, spacing, progress, wrap_key=None) -> StoreResult:
-    """Fetch every page of every window from the cursor on, committing the orders and the cursor per page."""
-    total = StoreResult()
-    pages = 0
+def step(client: ToastClient, location: Location, run: SyncRun, *, spacing: float, fallback_days: int,
+         clock=time.monotonic) -> Step:
+    """Fetch and store the next page of ``run`` (a backfill or a poll of ``location``); commits."""
+    stream = bookmarks.BACKFILL if run.kind == BACKFILL else bookmarks.ORDERS
+    state = bookmarks.load(location, stream)
+    cursor = state if run.kind == BACKFILL else _poll_cursor(state, fallback_days)
+    if run.kind == BACKFILL and (not cursor or cursor.get("done")):
+        return _complete(location, run, state, cursor)
     end = bookmarks.ts(cursor["end"])
-    for window in windows(bookmarks.ts(cursor["window_start"]), end):
-        pages_of_window = client.orders_bulk(location.guid, window.start, window.end, start_page=cursor["page"],
-                                             min_spacing=spacing)
-        for page in prefetched(pages_of_window):
-            total += store_orders(location, page.orders)
-            pages += 1
-            cursor["page"] = page.next_page or 1
-            if page.next_page is None:
-                cursor["window_start"] = bookmarks.text(window.end)
-            _checkpoint(location, stream, cursor, wrap_key)
-            progress(f"window {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, page {page.page}", pages, len(total.written))
-        cursor["window_start"], cursor["page"] = bookmarks.text(window.end), 1
-        _checkpoint(location, stream, cursor, wrap_key)
-    location.last_synced_at = utcnow()
-    return total
-
-
-def _checkpoint(location: Location, stream: str, cursor: dict, wrap_key: str | None) -> None:
-    if wrap_key is None:
-        bookmarks.save(location, stream, cursor)
+    window_start = bookmarks.ts(cursor["window_start"])
+    if window_start >= end:
+        return _complete(location, run, state, cursor)
+    spacing = spacing if run.kind == BACKFILL else 0.0
+    slot = client.try_acquire(ORDERS_BULK, location.guid, min_spacing=spacing)
+    if slot.delay > 0:
+        return Step(False, slot.delay, slot.account_wide)
+    if run.status != RUN_RUNNING:
+        run.status, run.started_at = RUN_RUNNING, run.started_at or utcnow()
+    guid = location.guid
+    db.session.commit()  # no transaction (on SQLite: the write lock) stays open while Toast is called
+    sent_at = clock()
+    window_end = min(add_one_month(window_start), end)
+    try:
+        page = client.orders_page(guid, window_start, window_end, page=cursor["page"],
+                                  previous=cursor.get("marker"), slot_taken=True)
+    except (RetryableAPIError, TokenBudgetExceeded) as exc:
+        return _transient(location, run, stream, state, cursor, exc)
+    written = store_orders(location, page.orders).written
+    cursor.pop("failures", None)
+    if page.next_page is None:
+        cursor.update(window_start=bookmarks.text(window_end), page=1)
+        cursor.pop("marker", None)
     else:
-        state = bookmarks.load(location, stream)
-        state[wrap_key] = {"window_start": cursor["window_start"], "page": cursor["page"], "end": cursor["end"]}
-        bookmarks.save(location, stream, state)
+        cursor.update(page=page.next_page, marker=list(page.marker))
+    run.pages += 1
+    run.orders += len(written)
+    run.progress = _describe(cursor, window_start, window_end, page.page)[:255]
+    run.error = None
+    location.last_synced_at = utcnow()
+    _save(location, stream, state, cursor)
     db.session.commit()
+    if bookmarks.ts(cursor["window_start"]) >= end:
+        return _complete(location, run, state, cursor)
+    return Step(False, max(0.0, sent_at + spacing - clock()))
+
+
+def fail(location: Location, run: SyncRun, exc: Exception) -> Step:
+    """End the run as failed with a reason a person can read; commits."""
+    db.session.rollback()
+    if isinstance(exc, AuthError):
+        location.connection.mark_reconnect(exc.reason)
+    run.status, run.error, run.finished_at = RUN_FAILED, describe_error(exc), utcnow()
+    db.session.commit()
+    return Step(True)
+
+
+def describe_error(exc: Exception) -> str:
+    if isinstance(exc, AuthError):
+        return f"Toast refused access: {exc.reason}"
+    return str(exc)[:1000] or type(exc).__name__
+
+
+def _poll_cursor(state: dict, fallback_days: int) -> dict:
+    """The running poll's cursor, or a new one from the bookmark to now (this run's signpost)."""
+    if state.get("in_progress"):
+        return state["in_progress"]
+    now = utcnow()
+    after = state.get("modified_after") or bookmarks.text(now - timedelta(days=fallback_days))
+    state["in_progress"] = {"start": after, "end": bookmarks.text(now), "window_start": after, "page": 1}
+    return state["in_progress"]
+
+
+def _save(location: Location, stream: str, state: dict, cursor: dict) -> None:
+    bookmarks.save(location, stream, cursor if stream == bookmarks.BACKFILL else state)
+
+
+def _transient(location, run, stream, state, cursor, exc) -> Step:
+    """Toast is busy or down: try this page again later (backing off), unless it failed too often in a row."""
+    db.session.rollback()
+    failures = int(cursor.get("failures", 0)) + 1
+    if failures > MAX_TRANSIENT_FAILURES:
+        if stream == bookmarks.ORDERS:
+            state.pop("in_progress", None)  # the next poll starts again from the bookmark
+        else:
+            cursor.pop("failures", None)
+        _save(location, stream, state, cursor)
+        return fail(location, run, exc)
+    cursor["failures"] = failures
+    _save(location, stream, state, cursor)
+    run.error = f"will retry: {describe_error(exc)}"
+    db.session.commit()
+    retry_after = getattr(exc, "retry_after", None)
+    delay = retry_after if retry_after is not None else random.random() * min(BACKOFF_CAP_S, 2.0 ** failures)
+    return Step(False, max(delay, 0.5))
+
+
+def _complete(location: Location, run: SyncRun, state: dict, cursor: dict) -> Step:
+    now = utcnow()
+    if run.kind == BACKFILL:
+        cursor["done"] = True
+        bookmarks.save(location, bookmarks.BACKFILL, cursor)
+        location.backfill_completed_at = location.backfill_completed_at or now
+        if not bookmarks.load(location, bookmarks.ORDERS).get("modified_after"):
+            # Incremental polling carries on from the backfill's signpost.
+            bookmarks.save(location, bookmarks.ORDERS, {"modified_after": cursor["end"]})
+    else:
+        finished = state.pop("in_progress", None) or cursor
+        bookmarks.save(location, bookmarks.ORDERS, {**state, "modified_after": finished["end"]})
+    run.status, run.finished_at, run.error = RUN_SUCCEEDED, now, None
+    run.progress = "done"
+    location.last_synced_at = now
+    db.session.commit()
+    return Step(True, completed=run.kind)
+
+
+def _describe(cursor: dict, window_start: datetime, window_end: datetime, page: int) -> str:
+    return f"window {window_start:%Y-%m-%d} to {window_end:%Y-%m-%d}, page {page}"
+
+
+def windows_total(cursor: dict) -> tuple[int, int]:
+    """(windows done, windows in all) of a backfill or poll cursor, for progress and the ETA."""
+    start, end, at = (bookmarks.ts(cursor.get(key)) for key in ("start", "end", "window_start"))
+    if start is None or end is None:
+        return 0, 0
+    total = done = 0
+    moment = start
+    while moment < end:
+        total += 1
+        done += 1 if at is not None and at >= min(add_one_month(moment), end) else 0
+        moment = add_one_month(moment)
+    return done, total

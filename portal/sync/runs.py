@@ -1,6 +1,5 @@
-"""Starting sync jobs: one SyncRun row per job, and RQ's unique job ids so a location never syncs twice at once."""
-from dataclasses import dataclass
-
+"""Starting syncs: one SyncRun row per run. Configuration refreshes are RQ jobs (one per location at a time);
+order runs (backfill, poll) are tasks of the paced scheduler, one per location at a time."""
 from flask import current_app
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -13,50 +12,59 @@ from portal.models import Location, SyncRun
 from portal.models.base import utcnow
 from portal.models.sync import RUN_FAILED, RUN_FINISHED, RUN_QUEUED
 from portal.queues import redis_connection
+from portal.sync import orders
+from portal.sync.scheduler import Scheduler, Task
 
-CONFIG, BACKFILL, POLL = "config", "backfill", "poll"
+CONFIG, BACKFILL, POLL = "config", orders.BACKFILL, orders.POLL
 KINDS = (CONFIG, BACKFILL, POLL)
-# Transient Toast errors (429, 5xx, timeouts) are retried by RQ at these intervals; others are not.
+ORDER_KINDS = (BACKFILL, POLL)
+# Transient Toast errors (429, 5xx, timeouts) of a configuration refresh are retried by RQ at these intervals.
 RETRY = Retry(max=3, interval=[30, 120, 600])
 FINISHED_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
+CONFIG_JOB = "workers.sync.refresh_config_job"
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    kind: str
-    function: str
-    job_key: str  # config and order jobs of a location may overlap; two order jobs may not
-
-
-JOBS = {
-    CONFIG: JobSpec(CONFIG, "workers.sync.refresh_config_job", "config"),
-    BACKFILL: JobSpec(BACKFILL, "workers.sync.backfill_job", "orders"),
-    POLL: JobSpec(POLL, "workers.sync.poll_job", "orders"),
-}
+def scheduler() -> Scheduler:
+    config = current_app.config
+    return Scheduler(redis_connection(), in_flight=config["SYNC_IN_FLIGHT"], lease_seconds=config["SYNC_LEASE_S"])
 
 
 def job_id(location: Location, kind: str) -> str:
-    return f"sync-{location.id}-{JOBS[kind].job_key}"
+    return f"sync-{location.id}-{'config' if kind == CONFIG else 'orders'}"
 
 
-def start(location: Location, kind: str, *, days: int | None = None, at_front: bool = False) -> SyncRun:
-    """Create the SyncRun and enqueue its job. ConflictError when the location's job of that kind is running."""
-    spec = JOBS[kind]
-    identifier = job_id(location, kind)
+def start(location: Location, kind: str, *, days: int | None = None, at_front: bool = False,
+          order_scheduler: Scheduler | None = None) -> SyncRun:
+    """Create the SyncRun and queue it. ConflictError when the location already has a run of that kind going
+    (configuration), or any order run going (backfill and poll exclude each other). Order runs are armed in
+    ``order_scheduler`` (default: the workers' one)."""
+    if kind == CONFIG:
+        return _start_config(location, at_front)
+    if active_order_run(location) is not None:
+        raise ConflictError(f"an orders sync of {location.display_name} is already queued or running")
+    run = new_run(location, kind, job_id(location, kind))
+    if kind == BACKFILL:
+        orders.prepare_backfill(location, days or current_app.config["TOAST_BACKFILL_DAYS"])
+    db.session.commit()
+    (order_scheduler or scheduler()).arm(Task(location.org_id, location.id))
+    return run
+
+
+def _start_config(location: Location, at_front: bool) -> SyncRun:
+    identifier = job_id(location, CONFIG)
     connection = redis_connection()
     _forget_finished_job(identifier, connection)
-    run = new_run(location, kind, identifier)
-    args = (location.id, run.id) if days is None else (location.id, run.id, days)
-    queue = Queue(current_app.config.get("SYNC_QUEUE", "sync"), connection=connection)
+    run = new_run(location, CONFIG, identifier)
+    queue = Queue("sync", connection=connection)
     try:
         queue.enqueue(
-            spec.function, *args, job_id=identifier, unique=True, retry=RETRY, at_front=at_front,
-            job_timeout=current_app.config.get("SYNC_JOB_TIMEOUT", 6 * 3600), result_ttl=0,
+            CONFIG_JOB, location.id, run.id, job_id=identifier, unique=True, retry=RETRY, at_front=at_front,
+            job_timeout=3600, result_ttl=0,
             failure_ttl=7 * 24 * 3600, meta={"org_id": location.org_id, "run_id": run.id},
         )
     except DuplicateJobError:
         db.session.rollback()
-        raise ConflictError(f"a {spec.job_key} sync of {location.display_name} is already queued or running") from None
+        raise ConflictError(f"a config sync of {location.display_name} is already queued or running") from None
     db.session.commit()
     return run
 
@@ -66,6 +74,25 @@ def new_run(location: Location, kind: str, identifier: str) -> SyncRun:
     db.session.add(run)
     db.session.flush()
     return run
+
+
+def active_order_run(location: Location) -> SyncRun | None:
+    return db.session.scalar(
+        select(SyncRun).where(SyncRun.location_id == location.id, SyncRun.kind.in_(ORDER_KINDS),
+                              SyncRun.status.not_in(RUN_FINISHED)).order_by(SyncRun.id.desc()).limit(1)
+    )
+
+
+def rearm_lost(locations: list[Location]) -> int:
+    """Order runs still going whose scheduler task is gone (Redis lost its data) are scheduled again."""
+    order_scheduler, count = scheduler(), 0
+    for location in locations:
+        run = active_order_run(location)
+        task = Task(location.org_id, location.id)
+        if run is not None and not order_scheduler.scheduled(task):
+            order_scheduler.arm(task)
+            count += 1
+    return count
 
 
 def _forget_finished_job(identifier: str, connection) -> None:
@@ -85,9 +112,11 @@ def active_runs(location_ids: list[int]) -> list[SyncRun]:
 
 
 def fail_orphans(location: Location) -> int:
-    """Runs left "running" by a killed worker whose job is gone from Redis are marked failed."""
+    """Configuration runs left "running" by a killed worker whose job is gone from Redis are marked failed."""
     connection, count = redis_connection(), 0
     for run in active_runs([location.id]):
+        if run.kind != CONFIG:
+            continue  # order runs live in the scheduler, which hands a dead worker's task out again
         try:
             status = Job.fetch(run.job_id, connection=connection).get_status(refresh=False)
         except NoSuchJobError:

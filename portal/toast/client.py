@@ -41,7 +41,7 @@ from portal.toast.models import (
     RestaurantRef,
     RevenueCenter,
 )
-from portal.toast.pacing import DEFAULT, MENUS, ORDERS_BULK, Clock, Pacer
+from portal.toast.pacing import DEFAULT, MENUS, ORDERS_BULK, Clock, Pacer, Slot
 from portal.toast.timefmt import format_toast_ts
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class OrdersPage:
     orders: list[Order]
     raw_bytes: int
     next_page: int | None
+    marker: tuple[str, str] | None = None  # first and last order GUID: a repeated page is detected by it
 
 
 def add_one_month(moment: datetime) -> datetime:
@@ -196,17 +197,21 @@ class ToastClient:
         params: dict[str, Any] | None = None,
         kind: str = DEFAULT,
         min_spacing: float = 0.0,
+        slot_taken: bool = False,
     ) -> httpx.Response:
         """GET ``path`` (paced, authenticated, retried); the successful response.
 
         ``location`` sets the restaurant header (None for partners calls). Raises AuthError,
-        RetryableAPIError, FatalAPIError or TokenBudgetExceeded.
+        RetryableAPIError, FatalAPIError or TokenBudgetExceeded. ``slot_taken``: the first send was
+        counted by the caller, and retryable errors are raised at once instead of waited on.
         """
         url = self.host + path + ("?" + _query(params) if params else "")
         attempt, refreshed = 0, False
+        max_retries = 0 if slot_taken else self._max_retries
         while True:
             # Pace first: a long wait must not leave us holding a token that expired meanwhile.
-            self._pacer.acquire(kind, location, min_spacing=min_spacing)
+            if not slot_taken or attempt or refreshed:
+                self._pacer.acquire(kind, location, min_spacing=min_spacing)
             token = self._tokens.current()
             response, error = self._send(url, path, token, location)
             if response is not None:
@@ -218,7 +223,7 @@ class ToastClient:
                     refreshed = True
                     continue
                 error = error_from_response(response, now=self._clock.time())
-            if not isinstance(error, RetryableAPIError) or attempt >= self._max_retries:
+            if not isinstance(error, RetryableAPIError) or attempt >= max_retries:
                 raise error
             self._wait_before_retry(error, attempt, path, location)
             attempt += 1
@@ -376,31 +381,58 @@ class ToastClient:
         arguments. Iterating raises PayloadError, PaginationError on a repeated page, and the
         errors of ``get_raw``. ``min_spacing``: seconds between calls (historical pulls: 5-10).
         """
-        check_orders_window(start, end)
-        if not 1 <= page_size <= MAX_PAGE_SIZE or start_page < 1:
-            raise ValueError(f"bad paging: page_size={page_size} (1..{MAX_PAGE_SIZE}), start_page={start_page} (>= 1)")
-        window = {"startDate": format_toast_ts(start), "endDate": format_toast_ts(end)}
-        return self._orders_pages(guid, window, page_size, start_page, min_spacing)
+        _check_paging(start, end, page_size, start_page)
+        return self._orders_pages(guid, start, end, page_size, start_page, min_spacing)
 
-    def _orders_pages(self, guid, window, page_size, page, min_spacing) -> Iterator[OrdersPage]:
+    def _orders_pages(self, guid, start, end, page_size, page, min_spacing) -> Iterator[OrdersPage]:
         previous: tuple | None = None
         while True:
-            params = {**window, "pageSize": page_size, "page": page}
-            response = self.get_raw(
-                ORDERS_BULK_PATH, location=guid, params=params, kind=ORDERS_BULK, min_spacing=min_spacing
-            )
-            orders = decoding.decode_orders(response.content)
-            if not orders:
+            result = self.orders_page(guid, start, end, page=page, page_size=page_size, min_spacing=min_spacing,
+                                      previous=previous)
+            if not result.orders:
                 return
-            marker = (orders[0].guid, orders[-1].guid)
-            if marker == previous:
-                raise PaginationError(f"ordersBulk page {page} for location {guid} repeats the previous page; stopped")
-            previous = marker
-            next_page = None if len(orders) < page_size else _next_page(response, page, guid)
-            yield OrdersPage(page, orders, len(response.content), next_page)
-            if next_page is None:
+            previous = result.marker
+            yield result
+            if result.next_page is None:
                 return
-            page = next_page
+            page = result.next_page
+
+    def orders_page(
+        self,
+        guid: str,
+        start: datetime,
+        end: datetime,
+        *,
+        page: int,
+        page_size: int = MAX_PAGE_SIZE,
+        min_spacing: float = 0.0,
+        previous: tuple[str, str] | None = None,
+        slot_taken: bool = False,
+    ) -> OrdersPage:
+        """One ``/ordersBulk`` page. ``previous`` is the marker of the page before it (a repeat raises
+        PaginationError). ``slot_taken``: the caller already counted this call with ``try_acquire`` (the sync
+        scheduler), so it is sent at once and a retryable failure is raised at once, never slept on."""
+        _check_paging(start, end, page_size, page)
+        params = {"startDate": format_toast_ts(start), "endDate": format_toast_ts(end), "pageSize": page_size,
+                  "page": page}
+        response = self.get_raw(ORDERS_BULK_PATH, location=guid, params=params, kind=ORDERS_BULK,
+                                min_spacing=min_spacing, slot_taken=slot_taken)
+        orders = decoding.decode_orders(response.content)
+        marker = (orders[0].guid, orders[-1].guid) if orders else None
+        if marker is not None and marker == (tuple(previous) if previous else None):
+            raise PaginationError(f"ordersBulk page {page} for location {guid} repeats the previous page; stopped")
+        next_page = None if len(orders) < page_size else _next_page(response, page, guid)
+        return OrdersPage(page, orders, len(response.content), next_page, marker)
+
+    def try_acquire(self, kind: str, location: str | None, *, min_spacing: float = 0.0) -> Slot:
+        """Count one call now if Toast's limits allow it (see ``Pacer.try_acquire``); never waits."""
+        return self._pacer.try_acquire(kind, location, min_spacing=min_spacing)
+
+
+def _check_paging(start: datetime, end: datetime, page_size: int, page: int) -> None:
+    check_orders_window(start, end)
+    if not 1 <= page_size <= MAX_PAGE_SIZE or page < 1:
+        raise ValueError(f"bad paging: page_size={page_size} (1..{MAX_PAGE_SIZE}), start_page={page} (>= 1)")
 
 
 def _next_page(response: httpx.Response, page: int, guid: str) -> int:

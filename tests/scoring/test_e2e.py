@@ -8,7 +8,6 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
@@ -16,6 +15,7 @@ from portal.extensions import db
 from portal.models import Guest, GuestOrder, GuestScore, ModelFit
 from portal.models.base import utcnow
 from portal.sync import runs
+from tests.jobs import work
 from portal.toast.sandbox.app import create_sandbox_app
 from tests.sync.conftest import connected  # noqa: F401 - the fixture, over this module's larger sandbox
 
@@ -32,12 +32,6 @@ def sandbox():
     state.base_url = f"http://127.0.0.1:{server.server_port}"
     yield state
     server.shutdown()
-
-
-def work(redis_conn) -> None:
-    db.session.remove()
-    queues = [Queue(name, connection=redis_conn) for name in ("sync", "default", "models")]
-    SimpleWorker(queues, connection=redis_conn).work(burst=True)
 
 
 def test_backfill_then_fit_scores_every_guest_and_stopped_guests_score_lower(connected, committed, redis_conn):

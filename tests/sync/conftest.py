@@ -2,7 +2,6 @@
 import threading
 
 import pytest
-from rq import Queue, SimpleWorker
 from werkzeug.serving import make_server
 
 from portal.connections import service
@@ -10,6 +9,7 @@ from portal.extensions import db
 from portal.models import Organization
 from portal.toast.sandbox.app import create_sandbox_app
 from portal.toast.sandbox.clients import GROUP_CLIENT
+from tests.jobs import work  # noqa: F401 - the sync tests import it from here
 
 SANDBOX_DAYS = 12
 
@@ -42,16 +42,6 @@ def connected(committed, sandbox):
     locations = service.connect_locations(connection, sandbox.restaurant_guids, names)
     committed.commit()
     return {"org": org, "connection": connection, "locations": locations, "sandbox": sandbox}
-
-
-def work(redis_conn) -> None:
-    """Run every queued job in this process (a real RQ worker reading a real Redis).
-
-    Jobs start from a fresh session, as they do in a forked work horse (not from the test's snapshot).
-    """
-    db.session.remove()
-    SimpleWorker([Queue("sync", connection=redis_conn), Queue("default", connection=redis_conn)],
-                 connection=redis_conn).work(burst=True)
 
 
 def sandbox_orders(sandbox, restaurant_guid: str) -> list[dict]:

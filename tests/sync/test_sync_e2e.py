@@ -49,7 +49,8 @@ def test_a_second_sync_while_one_is_queued_is_refused(connected, committed, redi
     assert committed.scalar(select(func.count(SyncRun.id))) == 2
 
 
-def test_killed_backfill_resumes_without_downloading_finished_pages_again(connected, committed, monkeypatch):
+def test_killed_backfill_resumes_without_downloading_finished_pages_again(connected, committed, redis_conn, app,
+                                                                       monkeypatch):
     from portal.sync import orders as order_sync
     from portal.toast.client import ToastClient
     from workers import sync as jobs
@@ -76,25 +77,29 @@ def test_killed_backfill_resumes_without_downloading_finished_pages_again(connec
         return real_store(loc, orders)
 
     monkeypatch.setattr(order_sync, "store_orders", dying_store)
-    run = runs.new_run(location, runs.BACKFILL, "test")
-    committed.commit()
+    monkeypatch.setitem(app.config, "SYNC_LEASE_S", 1.0)  # a dead worker's page is handed out again after 1 s
+    runs.start(location, runs.BACKFILL, days=30)
+    order_scheduler = runs.scheduler()
     with pytest.raises(SystemExit):
-        jobs.backfill_job(location.id, run.id, 30)
+        while True:  # the worker's loop: hand out the due page, serve it
+            for task in order_scheduler.dispatch():
+                jobs.serve(order_scheduler, task)
     first_attempt = list(requested)
     location = committed.get(Location, location_id)
     assert order_count(committed, location) == sum(pages_stored) == 300
-    assert committed.get(type(run), run.id).status == "running"  # as a killed worker leaves it
+    run = runs.active_order_run(location)
+    assert run.status == "running" and run.pages == 3  # as a killed worker leaves it
+    assert order_scheduler.in_flight_count() == 1  # its page is still handed out, to a worker that is gone
 
     monkeypatch.setattr(order_sync, "store_orders", real_store)
     requested.clear()
-    run = runs.new_run(location, runs.BACKFILL, "test-2")
-    committed.commit()
-    jobs.backfill_job(location_id, run.id, 30)
+    work(redis_conn)  # the lease runs out, the page is handed out again and the backfill finishes
 
     assert requested[0] == first_attempt[3], "the resumed run starts at the page that was not stored"
     assert not set(first_attempt[:3]) & set(requested), "finished pages were downloaded again"
     location = committed.get(Location, location_id)
     assert order_count(committed, location) == len(sandbox_orders(connected["sandbox"], location_guid))
+    assert committed.get(SyncRun, run.id).status == "succeeded"
 
 
 def test_revoked_credentials_put_the_connection_in_reconnect_and_stop_its_jobs(connected, committed, redis_conn):

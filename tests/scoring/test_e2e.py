@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from portal.extensions import db
 from portal.models import Guest, GuestOrder, GuestScore, ModelFit
 from portal.models.base import utcnow
 from portal.sync import runs

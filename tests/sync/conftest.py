@@ -5,7 +5,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from portal.connections import service
-from portal.extensions import db
 from portal.models import Organization
 from portal.toast.sandbox.app import create_sandbox_app
 from portal.toast.sandbox.clients import GROUP_CLIENT

@@ -65,7 +65,8 @@ fi
 start_sandbox "$(cat instance/demo-webhook-url)"  # live orders keep arriving, as signed webhooks
 
 .venv/bin/rq cron workers.cron --url "$REDIS_URL" &
-.venv/bin/rq worker --with-scheduler --worker-class workers.worker.AppWorker --url "$REDIS_URL" sync default models &
+.venv/bin/rq worker-pool --num-workers "${TABLECLOTH_WORKERS:-$(nproc)}" --worker-class workers.worker.AppWorker \
+  --url "$REDIS_URL" webhooks sync default models &
 .venv/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:5000 --access-logfile - wsgi:app &
 echo "portal: http://127.0.0.1:5000  Toast sandbox: http://127.0.0.1:$SANDBOX_PORT  (Ctrl-C stops everything)"
 wait -n

@@ -15,7 +15,11 @@ ORDERS = "orders"
 
 def load(location: Location, stream: str) -> dict:
     row = _row(location, stream)
-    return json.loads(row.cursor) if row else {}
+    return decode(row.cursor) if row else {}
+
+
+def decode(cursor: str | None) -> dict:
+    return json.loads(cursor) if cursor else {}
 
 
 def save(location: Location, stream: str, cursor: dict) -> None:

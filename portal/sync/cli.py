@@ -16,7 +16,7 @@ from portal.connections.views import webhook_url
 from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Location, SyncRun
-from portal.sync import runs
+from portal.sync import progress, runs
 from portal.sync.scheduler import Scheduler
 from portal.toast.sandbox.cli import sandbox_command
 
@@ -127,7 +127,8 @@ def _inline(location_ids: list[int], days: int | None) -> None:
 
 def _report(name: str, run_id: int) -> None:
     run = db.session.get(SyncRun, run_id)
-    click.echo(f"{name}: {run.kind} {run.progress or ''} ({run.pages} pages, {run.orders} orders)", err=True)
+    going = progress.of_runs([run], current_app.config["TOAST_HISTORY_SPACING_S"]).get(run.location_id)
+    click.echo(f"{name}: {run.kind} {going.text() if going else run.progress or ''}", err=True)
     db.session.remove()
 
 

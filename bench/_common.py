@@ -24,3 +24,14 @@ def report(name: str, measured: str, target: str, ok: bool) -> None:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def reference_loop_ms() -> float:
+    """CPU time of a fixed pure-Python loop (best of 3): this shared VM's speed drifts by up to half within
+    minutes, which moves every figure with it; printed so a slow run shows as the machine's."""
+    def once() -> float:
+        started, total = time.process_time(), 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        return (time.process_time() - started) * 1000
+    return min(once() for _ in range(3))

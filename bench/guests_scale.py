@@ -38,6 +38,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, select  # noqa: E402
 
 import guests_synth as synth  # noqa: E402
+from bench._common import reference_loop_ms  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.crypto import encrypt  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -269,17 +270,6 @@ def measure_ingest(setup: synth.Setup, guests: int, count: int, updates: int) ->
     timer.restore()
     return {"reference_ms": reference, "apply_per_s": len(written) / apply_s, "together_per_s": len(written) / total_s, "single": single,
             "single_cpu": single_cpu, "new": fresh, "new_cpu": fresh_cpu}
-
-
-def reference_loop_ms() -> float:
-    """CPU time of a fixed pure-Python loop (best of 3): this shared VM's speed drifts by up to half within
-    minutes, which moves every figure with it; printed so a slow run shows as the machine's."""
-    def once() -> float:
-        started, total = time.process_time(), 0
-        for i in range(1_000_000):
-            total += i * i % 7
-        return (time.process_time() - started) * 1000
-    return min(once() for _ in range(3))
 
 
 class ApplyTimer:

@@ -1,7 +1,7 @@
 """What the sync engine did and where it stands: one SyncRun per job, one bookmark per location and stream."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -9,6 +9,11 @@ from portal.models.base import TenantScoped, Timestamped, UTCDateTime
 
 RUN_QUEUED, RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED = "queued", "running", "succeeded", "failed"
 RUN_FINISHED = (RUN_SUCCEEDED, RUN_FAILED)
+
+# A webhook event is "received" until a drain job processes it, ignores it (no order, unknown location) or, after
+# MAX_EVENT_FAILURES failed attempts, gives up on it ("failed", shown to support with its reason).
+EVENT_PENDING, EVENT_PROCESSED, EVENT_IGNORED, EVENT_FAILED = "received", "processed", "ignored", "failed"
+MAX_EVENT_FAILURES = 5
 
 
 class SyncRun(TenantScoped, Timestamped, db.Model):
@@ -50,6 +55,14 @@ class WebhookEvent(TenantScoped, Timestamped, db.Model):
     """A Toast webhook as received: stored before processing, deduplicated on Toast's event GUID."""
 
     __tablename__ = "webhook_events"
+    __table_args__ = (
+        # Partial indexes: the drain reads a connection's pending events in id order, support counts the failed
+        # ones; both stay small however many processed events the retention period keeps.
+        Index("ix_webhook_events_pending", "connection_id", "id",
+              sqlite_where=text("status = 'received'"), postgresql_where=text("status = 'received'")),
+        Index("ix_webhook_events_failed", "org_id", "id",
+              sqlite_where=text("status = 'failed'"), postgresql_where=text("status = 'failed'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("toast_connections.id", ondelete="CASCADE"), index=True)
@@ -57,8 +70,11 @@ class WebhookEvent(TenantScoped, Timestamped, db.Model):
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     restaurant_guid: Mapped[str | None] = mapped_column(String(64))
     order_guid: Mapped[str | None] = mapped_column(String(64))
-    attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)  # Toast's delivery attempt
     body: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="received", nullable=False)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=EVENT_PENDING, nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # processed, ignored or given up
+    # Our processing attempts that failed on the event itself (transient errors do not count); reason in error.
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a pending event left for later: not before
     error: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,9 @@ from flask import current_app, request
 
 from portal.extensions import csrf
 from portal.webhooks import bp
-from portal.webhooks.service import DUPLICATE, IGNORED, RECEIVED, receive
+from portal.webhooks.service import DUPLICATE, IGNORED, RECEIVED, UNAVAILABLE, receive
+
+RETRY_AFTER_S = 30
 
 
 @bp.post("/toast/<token>")
@@ -13,10 +15,12 @@ def toast(token):
         request.headers.get("Toast-Attempt-Number"),
     )
     if receipt.outcome == RECEIVED:
-        from workers.webhooks import enqueue_processing
+        from workers.webhooks import signal_pending
 
-        enqueue_processing(receipt.event_id, receipt.org_id)
+        signal_pending(receipt.connection_id, receipt.org_id)  # stored: accepted even if Redis is down (the sweep)
         return {"status": "accepted"}, 202
+    if receipt.outcome == UNAVAILABLE:
+        return {"status": "unavailable"}, 503, {"Retry-After": str(RETRY_AFTER_S)}
     if receipt.outcome in (DUPLICATE, IGNORED):
         return {"status": receipt.outcome}, 200
     current_app.logger.info("webhook rejected (unknown token, bad signature or malformed envelope)")

@@ -1,17 +1,23 @@
 """Receiving Toast webhooks: verify, store, dedupe, hand over to a job. Must answer well within 2 seconds."""
 import json
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.crypto import decrypt
 from portal.dbutil import insert_unless_exists
 from portal.extensions import db
 from portal.models.base import utcnow
 from portal.models import Location, ToastConnection, WebhookEvent
+from portal.models.sync import EVENT_PENDING
 from portal.toast.signature import verify
 
-RECEIVED, DUPLICATE, IGNORED, REJECTED = "received", "duplicate", "ignored", "rejected"
+log = logging.getLogger("tablecloth.webhooks")
+
+RECEIVED, DUPLICATE, IGNORED, REJECTED, UNAVAILABLE = "received", "duplicate", "ignored", "rejected", "unavailable"
+GUID_FIELDS, GUID_MAX = ("guid", "restaurant_guid", "order_guid"), 64
 
 
 @dataclass
@@ -19,13 +25,24 @@ class Receipt:
     outcome: str
     event_id: int | None = None
     org_id: int | None = None
+    connection_id: int | None = None
 
 
 def receive(token: str, body: bytes, signature: str | None, attempt: str | None) -> Receipt:
-    """Store a signed event once. REJECTED for an unknown token, a bad signature or a malformed envelope."""
+    """Store a signed event once. REJECTED for an unknown token, a bad signature or a malformed envelope;
+    UNAVAILABLE when the database cannot store it (busy past its wait, or down): Toast sends it again later."""
     envelope = _envelope(body)
     if envelope is None:
         return Receipt(REJECTED)
+    try:
+        return _store(token, body, signature, attempt, envelope)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("webhook not stored: database error %s", type(exc).__name__)
+        return Receipt(UNAVAILABLE)
+
+
+def _store(token: str, body: bytes, signature: str | None, attempt: str | None, envelope: dict) -> Receipt:
     found = db.session.execute(
         select(ToastConnection.id, ToastConnection.org_id, ToastConnection.webhook_secret_enc, Location.id)
         .outerjoin(Location, and_(Location.org_id == ToastConnection.org_id, Location.active.is_(True),
@@ -41,17 +58,17 @@ def receive(token: str, body: bytes, signature: str | None, attempt: str | None)
         "org_id": org_id, "connection_id": connection_id, "event_guid": envelope["guid"],
         "event_type": envelope["event_type"], "restaurant_guid": envelope["restaurant_guid"],
         "order_guid": envelope["order_guid"], "attempt": _int(attempt), "body": body.decode("utf-8"),
-        "status": "received", "created_at": utcnow(),
+        "status": EVENT_PENDING, "created_at": utcnow(),
     }, ["event_guid"])
     db.session.commit()
     if event_id is None:  # Toast retries: the event GUID is already stored
         return Receipt(DUPLICATE)
-    return Receipt(RECEIVED, event_id, org_id)
+    return Receipt(RECEIVED, event_id, org_id, connection_id)
 
 
 def _envelope(body: bytes) -> dict | None:
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode("utf-8"))  # stored as text: anything but UTF-8 is malformed
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(data, dict):
@@ -65,12 +82,14 @@ def _envelope(body: bytes) -> dict | None:
     }
     if not all(isinstance(fields[key], str) and fields[key] for key in ("timestamp", "guid", "event_type")):
         return None
+    if any(isinstance(fields[key], str) and len(fields[key]) > GUID_MAX for key in GUID_FIELDS):
+        return None  # longer than any GUID (and than their columns)
     fields["event_type"] = fields["event_type"][:64]
     return fields
 
 
 def _int(value: str | None) -> int:
     try:
-        return max(1, int(value or 1))
+        return min(max(1, int(value or 1)), 10**6)  # Toast's attempt number; a bogus one must still fit the column
     except ValueError:
         return 1

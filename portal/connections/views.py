@@ -7,6 +7,7 @@ from portal.connections.service import missing_scopes
 from portal.extensions import db
 from portal.models import Location, SyncRun, ToastConnection
 from portal.models.sync import RUN_FINISHED
+from portal.webhooks.failures import connection_failures
 
 
 @dataclass
@@ -40,4 +41,5 @@ def connection_summary(connection: ToastConnection, base_url: str) -> dict:
         "missing": missing_scopes(connection),
         "webhook_url": webhook_url(connection, base_url),
         "statuses": location_statuses(list(connection.locations)),
+        "webhook_failures": connection_failures(connection),
     }

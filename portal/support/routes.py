@@ -1,7 +1,7 @@
-from flask import render_template, request
+from flask import abort, render_template, request
 
 from portal.support import bp
-from portal.support.service import tenant_rows
+from portal.support.service import tenant_rows, webhook_failures
 
 
 @bp.get("/tenants")
@@ -9,3 +9,14 @@ def tenants():
     query = request.args.get("q", "").strip()[:100]
     template = "support/_tenant_rows.html" if request.headers.get("HX-Request") else "support/tenants.html"
     return render_template(template, rows=tenant_rows(query), query=query)
+
+
+@bp.get("/tenants/<int:org_id>/webhook-failures")
+def tenant_webhook_failures(org_id):
+    """Read-only: the organization's webhook events given up on, per Toast connection, with their reasons (support
+    cannot open the connections page itself: Toast credentials stay blocked in support sessions)."""
+    found = webhook_failures(org_id)
+    if found is None:
+        abort(404)
+    org, rows = found
+    return render_template("support/webhook_failures.html", org=org, rows=rows)

@@ -1,10 +1,11 @@
-"""What the portal stored, read from its tables, against what Toast (the sandbox) holds: orders lost, doubled,
-stale, unknown; and the webhook events still waiting."""
+"""What the portal did and stored, read from its tables: its sync runs, its orders against what Toast (the
+sandbox) holds (lost, doubled, stale, unknown), and the webhook events still waiting."""
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from portal.models import GuestOrder, Order, OrderCheck, WebhookEvent
+from portal.models import GuestOrder, Order, OrderCheck, SyncRun, WebhookEvent
+from portal.models.sync import RUN_FINISHED
 
 PENDING = "received"  # a stored webhook event's status until it is processed
 
@@ -88,3 +89,14 @@ def receipts(conn, order_guids: list[str]) -> dict[str, float]:
     rows = conn.execute(select(WebhookEvent.order_guid, func.min(WebhookEvent.created_at))
                         .where(WebhookEvent.order_guid.in_(order_guids)).group_by(WebhookEvent.order_guid))
     return {guid: created.timestamp() for guid, created in rows if created is not None}
+
+
+def sync_runs(engine) -> list[dict]:
+    """Every sync run, times in epoch seconds (``finished`` None while it runs)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(SyncRun.location_id, SyncRun.kind, SyncRun.status, SyncRun.pages, SyncRun.orders,
+                                   SyncRun.created_at, SyncRun.started_at, SyncRun.finished_at)).all()
+    return [{"location_id": location_id, "kind": kind, "status": status, "pages": pages, "orders": orders,
+             "created": created.timestamp(), "started": started.timestamp() if started else None,
+             "finished": finished.timestamp() if finished and status in RUN_FINISHED else None}
+            for location_id, kind, status, pages, orders, created, started, finished in rows]

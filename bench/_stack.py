@@ -3,7 +3,7 @@ Procfile's processes (its lines are read at run time, so a bench runs what produ
 
 Everything a bench starts is a child process in a session of its own and is stopped by ``Stack.close`` (SIGTERM
 to that process group, SIGKILL after a grace period). The benches touch the portal only through its public
-surfaces: the CLI, HTTP, the connection service functions and the tables in ``portal/models``.
+surfaces: the CLI, HTTP and the tables in ``portal/models``.
 """
 import contextlib
 import json
@@ -142,27 +142,30 @@ def portal_app(env: dict):
     return app
 
 
-def connect_organization(app, slug: str, name: str, base_url: str, credentials: dict, webhook_secret: str) -> dict:
-    """Create an organization and connect the locations its Toast client reaches (service functions, as the
-    connection page and ``flask toast connect`` do; no sync is started). Returns its id, locations and webhook
-    URL."""
-    from portal.accounts.service import create_organization
-    from portal.connections import service
-    from portal.connections.views import webhook_url
-    from portal.extensions import db
+def connect(app, slug: str, name: str, base_url: str, credentials: dict, webhook_secret: str, *,
+            sync: bool) -> dict:
+    """``flask org create`` and ``flask toast connect`` (run in this process) for the locations ``credentials``
+    reach; ``sync`` queues their configuration refresh and backfill. Returns the webhook URL it printed and the
+    location ids."""
+    from sqlalchemy import select
 
+    from portal.extensions import db
+    from portal.models import Location
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["org", "create", "--name", name, "--slug", slug])
+    restaurants = [option for guid in credentials["restaurant_guids"] for option in ("--restaurant", guid)]
+    connected = runner.invoke(args=["toast", "connect", "--org", slug, "--host", base_url, "--client-id",
+                                    credentials["client_id"], "--webhook-secret", webhook_secret, *restaurants,
+                                    "--sync" if sync else "--no-sync"], input=credentials["client_secret"] + "\n")
+    for result in (created, connected):
+        if result.exit_code != 0:
+            raise BenchError(f"connecting {slug} failed: {result.output.strip() or result.exception!r}")
+    printed = json.loads(connected.output.strip().splitlines()[-1])
     with app.app_context():
-        org = create_organization(name, slug)
-        connection = service.create_connection(org, host=base_url, client_id=credentials["client_id"],
-                                               client_secret=credentials["client_secret"],
-                                               webhook_secret=webhook_secret)
-        db.session.commit()
-        guids = credentials["restaurant_guids"]
-        locations = service.connect_locations(connection, guids, {guid: "" for guid in guids})
-        db.session.commit()
-        return {"org_id": org.id, "slug": slug, "client_id": credentials["client_id"],
-                "locations": {location.guid: location.id for location in locations},
-                "webhook_url": webhook_url(connection, app.config["PORTAL_BASE_URL"])}
+        rows = db.session.execute(select(Location.guid, Location.id)
+                                  .where(Location.guid.in_(credentials["restaurant_guids"]))).all()
+    return {"slug": slug, "webhook_url": printed["webhook_url"], "locations": dict(rows)}
 
 
 def start_sandbox(stack: Stack, port: int, options: list[str]) -> dict:

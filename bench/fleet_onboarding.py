@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import _stack  # noqa: E402
 from bench._common import percentile, reference_loop_ms, report  # noqa: E402
+from bench._orders import compare, pending_events, receipts, sync_runs, with_figures  # noqa: E402
 
 ORDERS_BULK_GAP_S = 1 / 5  # Toast: 5 ordersBulk calls per second per location
 ACCOUNT_WINDOW_S = 900
@@ -93,8 +94,6 @@ class WebhookTraffic:
 
     def watch(self) -> None:
         """Record the latency of every waiting order whose figures now count it."""
-        from bench._orders import receipts, with_figures
-
         waiting = list(self.waiting)
         with self.engine.connect() as conn:
             received = receipts(conn, waiting)
@@ -152,7 +151,7 @@ def run(args, stack: _stack.Stack) -> None:
     reference_before = reference_loop_ms()
     app, info, engine = start_everything(args, stack)
     orgs = connect_all(app, info)
-    locations = location_ids(engine, info["restaurant_guids"])
+    locations = {guid: location_id for org in orgs for guid, location_id in org["locations"].items()}
     traffic = WebhookTraffic(info["admin_base_url"], locations, engine, args.webhook_rate, args.seed)
     sender = traffic.run_in_background()
     runs = wait_for_onboarding(engine, stack, traffic, locations, args.timeout)
@@ -197,34 +196,14 @@ def start_everything(args, stack: _stack.Stack):
 def connect_all(app, info: dict) -> list[dict]:
     """Each management group becomes an organization connected with ``flask toast connect`` (which queues its
     configuration refresh and backfill), and registers its webhook URL with the sandbox."""
-    import json
-
-    runner = app.test_cli_runner()
     orgs = []
     for number, group in enumerate(info["groups"], start=1):
-        slug = f"fleet-{number:03d}"
-        created = runner.invoke(args=["org", "create", "--name", group["group"], "--slug", slug])
-        restaurants = [option for guid in group["restaurant_guids"] for option in ("--restaurant", guid)]
-        connected = runner.invoke(args=["toast", "connect", "--org", slug, "--host", info["base_url"],
-                                        "--client-id", group["client_id"], "--webhook-secret",
-                                        group["webhook_secret"], *restaurants], input=group["client_secret"] + "\n")
-        for result in (created, connected):
-            if result.exit_code != 0:
-                raise _stack.BenchError(f"connecting {slug} failed: {result.output.strip() or result.exception!r}")
-        printed = json.loads(connected.output.strip().splitlines()[-1])
+        org = _stack.connect(app, f"fleet-{number:03d}", group["group"], info["base_url"], group,
+                             group["webhook_secret"], sync=True)
         httpx.put(f"{info['admin_base_url']}/clients/{group['client_id']}/webhook",
-                  json={"url": printed["webhook_url"]}, timeout=10).raise_for_status()
-        orgs.append({"slug": slug, "guids": group["restaurant_guids"]})
+                  json={"url": org["webhook_url"]}, timeout=10).raise_for_status()
+        orgs.append({**org, "guids": group["restaurant_guids"]})
     return orgs
-
-
-def location_ids(engine, guids: list[str]) -> dict[str, int]:
-    from sqlalchemy import select
-
-    from portal.models import Location
-
-    with engine.connect() as conn:
-        return dict(conn.execute(select(Location.guid, Location.id).where(Location.guid.in_(guids))).all())
 
 
 def wait_for_onboarding(engine, stack: _stack.Stack, traffic: WebhookTraffic, locations: dict[str, int],
@@ -253,21 +232,6 @@ def wait_for_onboarding(engine, stack: _stack.Stack, traffic: WebhookTraffic, lo
             pages = sum(run["pages"] for run in runs if run["kind"] == "backfill")
             print(f"  {elapsed:5.0f} s: {len(done)}/{len(locations)} backfills done, {pages} pages", flush=True)
         time.sleep(1)
-
-
-def sync_runs(engine) -> list[dict]:
-    from sqlalchemy import select
-
-    from portal.models import SyncRun
-    from portal.models.sync import RUN_FINISHED
-
-    with engine.connect() as conn:
-        rows = conn.execute(select(SyncRun.location_id, SyncRun.kind, SyncRun.status, SyncRun.pages, SyncRun.orders,
-                                   SyncRun.created_at, SyncRun.started_at, SyncRun.finished_at)).all()
-    return [{"location_id": location_id, "kind": kind, "status": status, "pages": pages, "orders": orders,
-             "created": created.timestamp(), "started": started.timestamp() if started else None,
-             "finished": finished.timestamp() if finished and status in RUN_FINISHED else None}
-            for location_id, kind, status, pages, orders, created, started, finished in rows]
 
 
 def summarize(args, orgs: list[dict], runs: list[dict], locations: dict[str, int], info: dict) -> None:
@@ -339,8 +303,6 @@ def summarize_webhooks(during: list[float], never: int, backfilled_first: int, i
 
 def compare_with_sandbox(engine, info: dict, locations: dict[str, int], days: int, first_start: float) -> None:
     """Every location's stored orders against the sandbox's, once the webhook events are processed."""
-    from bench._orders import compare, pending_events
-
     deadline = time.monotonic() + 120
     with engine.connect() as conn:
         while pending_events(conn) and time.monotonic() < deadline:

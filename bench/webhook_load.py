@@ -187,8 +187,8 @@ def run(args, kind: str, stack: _stack.Stack) -> None:
         env = _stack.portal_env(database, _stack.redis_url(stack, args.redis_url), Fernet.generate_key().decode(),
                                 PORTAL_BASE_URL=f"http://127.0.0.1:{web_port}")
         app = _stack.portal_app(env)
-        org = _stack.connect_organization(app, "burst", "Burst", f"http://127.0.0.1:{toast_server.port}",
-                                          sandbox.credentials(), sandbox.webhook_secret)
+        org = _stack.connect(app, "burst", "Burst", f"http://127.0.0.1:{toast_server.port}", sandbox.credentials(),
+                             sandbox.webhook_secret, sync=False)
         burst, kinds = plan_events(sandbox, args.events, random.Random(args.seed))
         commands = _stack.start_portal(stack, env, web_port)
         print(f"== {kind}: {len(burst)} signed events at {args.rate}/s over {args.locations} locations "

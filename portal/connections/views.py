@@ -1,12 +1,15 @@
 """What the connection pages show, computed once per request (no queries in templates)."""
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal.connections.service import missing_scopes
 from portal.extensions import db
 from portal.models import Location, SyncRun, ToastConnection
 from portal.models.sync import RUN_FINISHED
+from portal.sync.progress import Progress, of_runs, overall
+from portal.sync.orders import BACKFILL
 from portal.webhooks.failures import connection_failures
 
 
@@ -15,6 +18,7 @@ class LocationStatus:
     location: Location
     last_run: SyncRun | None
     active_run: SyncRun | None
+    progress: Progress | None = None
 
 
 def webhook_url(connection: ToastConnection, base_url: str) -> str:
@@ -32,14 +36,21 @@ def location_statuses(locations: list[Location]) -> list[LocationStatus]:
         mine = [run for run in runs if run.location_id == location.id]
         active = next((run for run in mine if run.status not in RUN_FINISHED), None)
         statuses.append(LocationStatus(location, mine[0] if mine else None, active))
+    going = of_runs([status.active_run for status in statuses if status.active_run],
+                             current_app.config["TOAST_HISTORY_SPACING_S"])
+    for status in statuses:
+        status.progress = going.get(status.location.id)
     return statuses
 
 
 def connection_summary(connection: ToastConnection, base_url: str) -> dict:
+    statuses = location_statuses(list(connection.locations))
     return {
         "connection": connection,
         "missing": missing_scopes(connection),
         "webhook_url": webhook_url(connection, base_url),
-        "statuses": location_statuses(list(connection.locations)),
+        "statuses": statuses,
+        "backfill": overall([status.progress for status in statuses
+                                      if status.progress and status.active_run.kind == BACKFILL]),
         "webhook_failures": connection_failures(connection),
     }

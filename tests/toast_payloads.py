@@ -6,7 +6,7 @@ from pathlib import Path
 
 from portal.toast.decoding import decode_order
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parent / "fixtures"  # copies of the shared reference files
 SAMPLE_ORDER = json.loads((SHARED / "toast-samples" / "order-get-single-example.json").read_text())
 
 

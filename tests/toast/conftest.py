@@ -20,7 +20,7 @@ import pytest
 
 from portal.toast.client import ToastClient
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "toast-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "toast-samples"
 HOST = "https://toast.test"
 LOGIN_PATH = "/authentication/v1/authentication/login"
 RESTAURANT_PATH = "/restaurants/v1/restaurants/"

@@ -7,7 +7,7 @@ import pytest
 from portal.toast.sandbox import GROUP_CLIENT, RateLimitConfig, create_sandbox_app
 from portal.toast.timefmt import format_toast_ts
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SHARED = Path(__file__).resolve().parents[1] / "fixtures"  # copies of the shared reference files
 # A Wednesday in May (daylight saving time), on the hour like the default "now".
 FIXED_NOW = datetime(2024, 5, 15, 18, 0, tzinfo=timezone.utc)
 SMALL_WORLD = {"seed": 7, "restaurants": 2, "days": 21, "now": FIXED_NOW}

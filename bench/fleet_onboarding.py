@@ -36,6 +36,7 @@ from bench._orders import compare, pending_events, receipts, sync_runs, with_fig
 
 ORDERS_BULK_GAP_S = 1 / 5  # Toast: 5 ordersBulk calls per second per location
 ACCOUNT_WINDOW_S = 900
+WATCH_S = 0.2  # how often the tables are read for the webhook orders' figures (the latency's resolution)
 SETTLE_S = 10  # a change older than this has had its webhook sent (the sandbox sends every second) and stored
 
 
@@ -78,16 +79,17 @@ class WebhookTraffic:
     def run(self, seconds: float | None = None) -> None:
         """Open orders at the rate until ``stop`` (or for ``seconds``), watching as it goes."""
         self._stop.clear()
-        started, opened = time.monotonic(), 0
+        started = next_order = time.monotonic()
         with httpx.Client(base_url=self.admin_url, timeout=10) as http:
             while not self._stop.is_set() and (seconds is None or time.monotonic() - started < seconds):
-                location = self.rng.choice(list(self.locations))
-                answer = http.post(f"/restaurants/{location}/orders", json={"channel": "takeout_online"})
-                answer.raise_for_status()
-                self.waiting[answer.json()["guid"]] = time.time()
-                opened += 1
+                while time.monotonic() >= next_order:
+                    location = self.rng.choice(list(self.locations))
+                    answer = http.post(f"/restaurants/{location}/orders", json={"channel": "takeout_online"})
+                    answer.raise_for_status()
+                    self.waiting[answer.json()["guid"]] = time.time()
+                    next_order += 1 / self.rate
                 self.watch()
-                self._stop.wait(max(0.0, started + opened / self.rate - time.monotonic()))
+                self._stop.wait(min(WATCH_S, max(0.0, next_order - time.monotonic())))
 
     def stop(self) -> None:
         self._stop.set()
@@ -110,7 +112,7 @@ class WebhookTraffic:
         """Watch until every opened order counts (or ``timeout``); returns how many never did."""
         deadline = time.monotonic() + timeout
         while self.waiting and time.monotonic() < deadline:
-            time.sleep(0.25)
+            time.sleep(WATCH_S)
             self.watch()
         return len(self.waiting)
 
@@ -289,7 +291,8 @@ def summarize_webhooks(during: list[float], never: int, backfilled_first: int, i
     if during:
         p50, p99 = percentile(during, 0.50), percentile(during, 0.99)
         report("webhook receipt -> guest figures during the onboarding",
-               f"p50 {p50:.2f} s, p99 {p99:.2f} s over {len(during)} orders", "p99 < 5 s", p99 < 5)
+               f"p50 {p50:.2f} s, p99 {p99:.2f} s over {len(during)} orders (seen within {WATCH_S:g} s)", "p99 < 5 s",
+               p99 < 5)
     else:
         report("webhook receipt -> guest figures during the onboarding", "no webhook order measured", "p99 < 5 s",
                False)

@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     sqlite.install()
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite.engine_options(app.config)
     security.register(app)  # first: size, type and UTF-8 checks run before CSRF or any view reads the body
     from portal.privacy import logs as privacy_logs
 

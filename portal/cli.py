@@ -5,9 +5,11 @@ from functools import wraps
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError
 
 from portal.accounts import service as accounts
 from portal.passwords import generate_password
+from portal.dbutil import is_lock_error
 from portal.errors import InputError
 from portal.extensions import db
 
@@ -16,8 +18,12 @@ user_cli = AppGroup("user", help="Manage users.")
 demo_cli = AppGroup("demo", help="Demo data for local runs.")
 
 
+BUSY_MESSAGE = "the database is busy with other writers; nothing was changed. Try again in a moment."
+
+
 def one_line_errors(command):
-    """Turn InputError into click's one-line error (exit 1) and leave nothing half-written."""
+    """Turn InputError, and a database still locked by another writer after the wait, into click's one-line error
+    (exit 1) and leave nothing half-written."""
 
     @wraps(command)
     def wrapped(*args, **kwargs):
@@ -26,6 +32,11 @@ def one_line_errors(command):
         except InputError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
+        except DBAPIError as exc:
+            if not is_lock_error(exc):
+                raise
+            db.session.rollback()
+            raise click.ClickException(BUSY_MESSAGE) from None
 
     return wrapped
 
@@ -77,6 +88,7 @@ def user_grant_support_write(email, revoke):
 @demo_cli.command("seed")
 @click.option("--slug", default="demo")
 @click.option("--email", default="owner@demo.example")
+@one_line_errors
 def demo_seed(slug, email):
     """Create the demo organization and its owner once; print the owner's credentials the first time."""
     from sqlalchemy import select

@@ -1,5 +1,6 @@
 """SQL helpers: statements that differ between SQLite and PostgreSQL, behind one function each, and the pieces
 of prebuilt hot-path statements."""
+import sqlite3
 from contextlib import contextmanager
 from functools import cache
 
@@ -78,3 +79,20 @@ def expire_loaded(model, ids) -> None:
         obj = db.session.identity_map.get(identity_key(model, row_id))
         if obj is not None:
             db.session.expire(obj)
+
+
+# PostgreSQL: lock_not_available, deadlock_detected, serialization_failure.
+_PG_BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
+_SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def is_lock_error(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database was busy with another writer (worth retrying later, never a bug):
+    SQLite's "database is locked" after the busy timeout, PostgreSQL's lock timeout, deadlock or serialization
+    failure."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    if isinstance(original, sqlite3.Error):
+        return (getattr(original, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_BUSY_CODES
+    return getattr(original, "sqlstate", None) in _PG_BUSY_STATES

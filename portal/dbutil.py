@@ -4,12 +4,13 @@ import sqlite3
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.util import identity_key
 
 from portal.extensions import db
+from portal.sqlite import take_write_lock
 
 
 def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> int | None:
@@ -81,9 +82,36 @@ def expire_loaded(model, ids) -> None:
             db.session.expire(obj)
 
 
+# First key of the two-key advisory locks taken by lock_organization (the second is the organization's id), so they
+# never collide with another kind of advisory lock.
+ORGANIZATION_GUESTS_LOCK = 0x6775  # "gu"
+_LOCK_ORGANIZATION = text("SELECT pg_advisory_xact_lock(:kind, :org_id)")
+_LOCKED_ORGS = "portal_locked_orgs"  # connection.info key: (root transaction, org ids it holds the lock of)
 # PostgreSQL: lock_not_available, deadlock_detected, serialization_failure.
 _PG_BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
 _SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def lock_organization(session, org_id: int) -> None:
+    """Serialize the writers of one organization's guests until the transaction ends (commit or rollback).
+
+    Two pages of orders of one organization stored at once would otherwise both resolve a new guest and insert it
+    (a unique violation on ``guests``), or both insert the same order. Call it before the reads the writes depend
+    on. PostgreSQL: a transaction-scoped advisory lock, taken once per transaction. SQLite: the transaction takes
+    the database's write lock now (portal.sqlite), which serializes every writer anyway.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        take_write_lock(connection)
+        return
+    transaction = connection.get_transaction()
+    held_by, orgs = connection.info.get(_LOCKED_ORGS, (None, set()))
+    if held_by is not transaction:
+        orgs = set()
+        connection.info[_LOCKED_ORGS] = (transaction, orgs)
+    if org_id not in orgs:
+        connection.execute(_LOCK_ORGANIZATION, {"kind": ORGANIZATION_GUESTS_LOCK, "org_id": org_id})
+        orgs.add(org_id)
 
 
 def is_lock_error(exc: BaseException | None) -> bool:

@@ -1,10 +1,12 @@
 """Guest profiles kept current as orders arrive: the sync engine's hook, rebuilds, and what people do to guests.
 
 Nothing here commits: callers (sync jobs, views, the CLI) own the transaction. Nothing here logs guest PII.
+What rewrites guests first takes the organization's lock (portal.dbutil.lock_organization): one writer at a time.
 """
 from sqlalchemy import select
 
 from portal.audit import service as audit
+from portal.dbutil import lock_organization
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests import figures, loading
@@ -30,6 +32,7 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
     touch (now or before) are re-resolved and recomputed. Orders of other organizations are ignored; ids of
     orders that no longer exist drop their contributions.
     """
+    lock_organization(db.session, org_id)
     ids = sorted(set(order_ids))
     for start in range(0, len(ids), BATCH):
         _apply_batch(org_id, ids[start:start + BATCH])
@@ -100,6 +103,7 @@ def rebuild(org_id: int, progress=None) -> int:
 
     Guest ids, tags and notes survive where the same guests come out. Returns the number of orders applied.
     """
+    lock_organization(db.session, org_id)
     order_ids = db.session.scalars(select(Order.id).where(Order.org_id == org_id).order_by(Order.id)).all()
     for start in range(0, len(order_ids), BATCH):
         _apply_batch(org_id, order_ids[start:start + BATCH], force=True)
@@ -150,6 +154,7 @@ def merge(duplicate: GuestDuplicate, user_id: int | None) -> Guest:
     Recorded by email (a GuestMerge row), so re-resolution keeps it. Returns the merged guest.
     InputError when one of them has no email (it cannot be a possible duplicate then).
     """
+    lock_organization(db.session, duplicate.org_id)
     first, second = db.session.get(Guest, duplicate.guest_id), db.session.get(Guest, duplicate.other_guest_id)
     emails = sorted({first.email, second.email} - {None})
     if len(emails) != 2 or not first.key.startswith("e:") or not second.key.startswith("e:"):
@@ -168,6 +173,7 @@ def merge(duplicate: GuestDuplicate, user_id: int | None) -> Guest:
 
 def unmerge(record: GuestMerge, user_id: int | None) -> None:
     """Owner action: undo a manual merge; the guests split again at once and for later orders."""
+    lock_organization(db.session, record.org_id)
     if record.undone_at is not None:
         raise InputError("this merge was already undone")
     record.undone_at = utcnow()

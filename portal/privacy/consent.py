@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select, update
 
 from portal.audit import service as audit
+from portal.dbutil import lock_organization
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests.identity import normalize_email, normalize_phone
@@ -40,6 +41,7 @@ def set_opt_out(guest: Guest, opted_out: bool, *, source: str = "manual") -> boo
     """Opt a guest out of marketing (or back in). Audited "guest.opted_out" / "guest.opted_in" with the guest id
     and the source ("manual", "link"). Returns whether anything changed (no audit row when nothing did).
     InputError for an erased guest (it stays opted out for good)."""
+    lock_organization(db.session, guest.org_id)  # ingest merging this guest meanwhile would drop the change
     if guest.erased_at is not None and not opted_out:
         raise InputError("an erased guest cannot be opted back in")
     if guest.marketing_opt_out == opted_out:
@@ -113,6 +115,7 @@ def import_unsubscribes(org_id: int, data: bytes) -> ImportResult:
         raise InputError("the file is not UTF-8 text") from None
     if "\x00" in text:
         raise InputError("the file is not a CSV file")
+    lock_organization(db.session, org_id)  # guests created by ingest meanwhile must see the new suppressions
     emails, phones, invalid = _values(text)
     _suppress(org_id, emails, phones, "import")  # the ones no guest carries yet too: they may order later
     result = ImportResult(invalid=invalid)

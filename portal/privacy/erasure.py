@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, exists, or_, select, update
 
 from portal.audit import service as audit
+from portal.dbutil import lock_organization
 from portal.extensions import db
 from portal.guests.identity import normalize_email, normalize_phone
 from portal.models import Order, OrderCheck, WebhookEvent
@@ -69,6 +70,7 @@ def erase(guest: Guest, user_id: int | None = None) -> Guest:
     The caller commits. Raises nothing for an already erased guest (it is erased again, finding nothing new).
     """
     org_id = guest.org_id
+    lock_organization(db.session, org_id)  # an order stored meanwhile would re-link what is being erased
     checks = db.session.scalars(select(GuestCheck).where(GuestCheck.guest_id == guest.id)).all()
     idents = {(guest.email, guest.phone, guest.customer_guid)} | {(c.email, c.phone, c.customer_guid) for c in checks}
     order_ids = sorted({c.order_id for c in checks})

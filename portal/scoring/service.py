@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal.dbutil import lock_organization
 from portal.extensions import db
 from portal.models.base import utcnow
 from portal.models.scores import GuestScore, ModelFit
@@ -86,14 +87,17 @@ def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings |
     calibration_end = as_of - timedelta(days=min(compute.holdout_days(history), history))
     data = summaries.visit_summaries(connection, org_id, as_of, calibration_end)
     if connection.dialect.name == "sqlite":
-        # End the read transaction (nothing is written yet): in WAL mode a write that starts from an old read
-        # snapshot fails at once (SQLITE_BUSY_SNAPSHOT) if a sync committed orders during the fit.
+        # End the read transaction (nothing is written yet): it holds the write lock (BEGIN IMMEDIATE,
+        # portal.sqlite) that syncs would wait on during the whole fit.
         db.session.commit()
-        connection = db.session.connection()
     timings["read"] = time.perf_counter() - started
     scored = compute.score(data, summaries.day_number(as_of), history, summaries.day_number(calibration_end),
                            annual_discount_rate=options.annual_discount_rate, thresholds=options.thresholds)
     timings["fit and score"] = time.perf_counter() - started - timings["read"]
+    # Only now the write transaction (on SQLite it takes the write lock as it begins), serialized with ingest:
+    # guests merged away since the read get no score.
+    lock_organization(db.session, org_id)
+    connection = db.session.connection()
     now = utcnow()
     store.replace_scores(connection, org_id, scored.columns, now)
     fit = ModelFit(

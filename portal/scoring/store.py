@@ -7,13 +7,14 @@ the caller commits. Values are converted column by column (numpy -> Python lists
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
+from portal.models.guest import Guest
 from portal.models.scores import GuestScore, ModelFit
 
 CHUNK = 50_000
@@ -41,8 +42,11 @@ class ScoreColumns:
 
 
 def replace_scores(connection: Connection, org_id: int, scores: ScoreColumns, scored_at: datetime) -> int:
-    """Delete the organization's scores and insert ``scores``; returns the number of rows written."""
+    """Delete the organization's scores and insert ``scores`` of the guests that still exist (a merge may have
+    removed some since they were read); returns the number of rows written. Call it holding the organization's
+    lock (portal.dbutil.lock_organization), so that no guest goes while it writes."""
     postgres = connection.dialect.name == "postgresql"
+    scores = _of_existing_guests(connection, org_id, scores)
     with _sqlite_cache(connection):
         connection.execute(delete(GuestScore.__table__).where(GuestScore.__table__.c.org_id == org_id))
         stamp = scored_at if postgres else _sqlite_value(connection, "scored_at", scored_at)
@@ -55,6 +59,16 @@ def replace_scores(connection: Connection, org_id: int, scores: ScoreColumns, sc
                 marks = ", ".join("?" * len(COLUMNS))
                 connection.exec_driver_sql(f"INSERT INTO guest_scores ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
     return total
+
+
+def _of_existing_guests(connection: Connection, org_id: int, scores: ScoreColumns) -> ScoreColumns:
+    guests = Guest.__table__.c
+    existing = np.fromiter(connection.execute(select(guests.id).where(guests.org_id == org_id)).scalars(), np.int64)
+    kept = np.isin(scores.guest_id, existing)
+    if kept.all():
+        return scores
+    columns = {column.name: getattr(scores, column.name) for column in fields(scores)}
+    return replace(scores, **{name: values[kept] for name, values in columns.items() if values is not None})
 
 
 def prune_fits(connection: Connection, org_id: int, keep: int = KEEP_FITS) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, update
 
+from portal.dbutil import lock_organization
 from portal.extensions import db
 from portal.guests.service import apply_orders
 from portal.models import CheckPayment, CheckSelection, Location, Order, OrderCheck
@@ -34,6 +35,7 @@ def store_orders(location: Location, orders: list[toast.Order]) -> StoreResult:
     Written with a few bulk statements per page (not object by object): a replaced order keeps its row id,
     its checks are deleted (selections and payments follow by ON DELETE CASCADE) and inserted again.
     """
+    lock_organization(db.session, location.org_id)  # pages of its other locations (and webhooks) wait
     result = StoreResult()
     by_guid = {order.guid: order for order in orders if order.guid}
     stored = {

@@ -3,9 +3,9 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
-from portal.models import GuestOrder, GuestScore, ModelFit
+from portal.models import Guest, GuestOrder, GuestScore, ModelFit
 from portal.predict.rfm import HIGH_RISK_BELOW, MEDIUM_RISK_BELOW, SEGMENT_DESCRIPTIONS
 from portal.scoring import compute, service, store
 from tests.scoring.builders import VISITS, Visit, at, insert_guests, simulated
@@ -108,6 +108,21 @@ def test_a_refit_replaces_the_scores_and_leaves_other_organizations_alone(sessio
     assert [row.guest_id for row in scores(session, shop.org)] == sorted(ids[1:])
     assert [row.guest_id for row in scores(session, other.org)] == sorted(other_ids)
     assert session.scalar(select(func.count()).where(ModelFit.org_id == shop.org.id)) == 2
+
+
+def test_a_guest_merged_away_during_the_fit_gets_no_score(session, shop, population, monkeypatch):
+    ids = insert_guests(session, shop.org, shop.location, population[:300])
+    score = compute.score
+
+    def merged_meanwhile(*args, **kwargs):
+        scored = score(*args, **kwargs)
+        session.execute(delete(Guest).where(Guest.id == ids[0]))  # as a merge that committed while the models fitted
+        return scored
+
+    monkeypatch.setattr(compute, "score", merged_meanwhile)
+    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    assert fit.guests == 300
+    assert [row.guest_id for row in scores(session, shop.org)] == sorted(ids[1:])
 
 
 def test_the_discount_rate_lowers_the_predicted_value(session, shop, population):

@@ -16,7 +16,7 @@ from flask import current_app
 from redis.exceptions import LockError
 from rq import Queue, get_current_job
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
 
 from portal.errors import ConflictError
 from portal.extensions import db
@@ -118,7 +118,7 @@ def run_order_step(location_id: int) -> orders.Step:
         with client_for(location.connection) as client:
             step = orders.step(client, location, run, spacing=config["TOAST_HISTORY_SPACING_S"],
                                fallback_days=config["TOAST_BACKFILL_DAYS"])
-    except DBAPIError as exc:  # the database was busy or dropped the connection: this page again shortly
+    except OperationalError as exc:  # the database was busy or dropped the connection: this page again shortly
         db.session.rollback()
         log.warning("order page of location %s: database error %s; retrying", location_id, type(exc).__name__)
         return orders.Step(False, DATABASE_BUSY_RETRY_S)
@@ -165,7 +165,7 @@ def refresh_config_job(location_id: int, run_id: int) -> None:
 
 def _record_config_failure(location: Location, run: SyncRun, exc: Exception) -> None:
     db.session.rollback()
-    transient = isinstance(exc, (RetryableAPIError, TokenBudgetExceeded, DBAPIError))
+    transient = isinstance(exc, (RetryableAPIError, TokenBudgetExceeded, OperationalError))
     job = get_current_job()
     retrying = transient and job is not None and (job.retries_left or 0) > 0
     if not transient and job is not None:

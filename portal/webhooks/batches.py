@@ -27,6 +27,8 @@ from portal.toast.errors import FatalAPIError, PayloadError
 
 BATCH_SIZE = 500
 RETRY_DELAY_S = 60.0  # before an event that failed (or met transient trouble) is tried again
+# Orders per store transaction: a short hold of SQLite's write lock keeps webhook receipts (which wait for it) fast.
+STORE_CHUNK = 50
 
 
 @dataclass
@@ -142,22 +144,25 @@ def finish_unprocessable(batch: Batch) -> None:
 
 
 def store_location(group: LocationEvents, fetched: Fetched) -> int:
-    """Store the group's orders (fetched ones in their fetched version) in one transaction and mark their events
-    processed; returns how many events finished. If that transaction fails, the orders are stored one by one, so
-    that only a failing order's events count a failure. Raises OperationalError (a busy or unreachable database:
-    transient, nothing is counted) after rolling back.
+    """Store the group's orders (fetched ones in their fetched version) and mark their events processed, in
+    transactions of STORE_CHUNK orders; returns how many events finished. If a transaction fails, its orders are
+    stored one by one, so that only a failing order's events count a failure. Raises OperationalError (a busy or
+    unreachable database: transient, nothing is counted) after rolling back.
     """
     ready = {guid: order.newest for guid, order in group.orders.items() if not order.needs_fetch}
     ready.update(fetched.orders)
     failures = dict(fetched.failures)
-    try:
-        _store(group, ready)
-    except OperationalError:
-        db.session.rollback()
-        raise
-    except Exception:
-        db.session.rollback()
-        failures.update(_store_one_by_one(group, ready))
+    guids = list(ready)
+    for start in range(0, len(guids), STORE_CHUNK):
+        chunk = {guid: ready[guid] for guid in guids[start:start + STORE_CHUNK]}
+        try:
+            _store(group, chunk)
+        except OperationalError:
+            db.session.rollback()
+            raise
+        except Exception:
+            db.session.rollback()
+            failures.update(_store_one_by_one(group, chunk))
     for guid, reason in failures.items():
         record_failures(group.orders[guid].event_ids, reason)
     later = utcnow() + timedelta(seconds=fetched.retry_after or RETRY_DELAY_S)

@@ -118,3 +118,35 @@ def test_revoked_credentials_put_the_connection_in_reconnect_and_stop_its_jobs(c
     work(redis_conn)
     latest = committed.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
     assert latest.status == "failed" and "reconnect" in latest.error
+
+
+def test_a_busy_database_retries_the_page_and_a_broken_one_fails_the_run(connected, committed, monkeypatch):
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from portal.sync import orders as order_sync
+    from workers import sync as jobs
+
+    location = connected["locations"][0]
+    location_id = location.id
+    real_store = order_sync.store_orders
+    errors = [OperationalError("INSERT", {}, Exception("database is locked"))]
+
+    def flaky_store(loc, orders):
+        if errors:
+            raise errors.pop()
+        return real_store(loc, orders)
+
+    monkeypatch.setattr(order_sync, "store_orders", flaky_store)
+    runs.start(location, runs.BACKFILL, days=5)
+    step = jobs.run_order_step(location_id)
+    assert not step.done and step.delay == jobs.DATABASE_BUSY_RETRY_S  # the same page again, shortly
+    run = runs.active_order_run(committed.get(Location, location_id))
+    assert run.status == "running" and run.pages == 0
+    step = jobs.run_order_step(location_id)
+    assert committed.get(SyncRun, run.id).pages == 1  # the page the busy database refused is stored now
+
+    errors.append(IntegrityError("INSERT", {}, Exception("a bug")))
+    step = jobs.run_order_step(location_id)
+    assert step.done
+    committed.expire_all()
+    assert committed.get(SyncRun, run.id).status == "failed"

@@ -139,7 +139,10 @@ class BasePacer:
         wait = 0.0
         remaining = _number(headers.get("X-Toast-RateLimit-Remaining"))
         reset = _number(headers.get("X-Toast-RateLimit-Reset"))
-        if remaining is not None and remaining <= 0 and reset is not None:
+        # An endpoint's own limit spent (menus: 1/s) holds that endpoint, which its window here counts already,
+        # not the location's other calls.
+        endpoint_only = (headers.get("X-Toast-RateLimit-By") or "").strip().upper() == "ENDPOINT"
+        if remaining is not None and remaining <= 0 and reset is not None and not endpoint_only:
             if reset > 1e11:  # milliseconds, though the docs say seconds
                 reset /= 1000.0
             wait = reset - now

@@ -125,6 +125,16 @@ def test_remaining_zero_blocks_the_location_until_reset(clock):
     assert waited == pytest.approx(12.0) and clock.time() >= T0 + 12
 
 
+def test_an_endpoint_limit_spent_holds_only_that_endpoint(clock):
+    pacer = Pacer(clock)
+    pacer.acquire(MENUS, LOC_A)
+    headers = {"X-Toast-RateLimit-Remaining": "0", "X-Toast-RateLimit-Reset": str(int(T0 + 1)),
+               "X-Toast-RateLimit-By": "ENDPOINT"}
+    pacer.observe(LOC_A, 200, httpx.Headers(headers))
+    assert pacer.acquire(DEFAULT, LOC_A) == 0.0  # the location's other calls go on
+    assert pacer.acquire(MENUS, LOC_A) == pytest.approx(1.0)  # the menus window itself still holds
+
+
 def test_remaining_above_zero_does_not_block(clock):
     pacer = Pacer(clock)
     pacer.observe(LOC_A, 200, {"X-Toast-RateLimit-Remaining": "3", "X-Toast-RateLimit-Reset": str(int(T0 + 12))})

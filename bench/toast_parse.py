@@ -13,10 +13,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import best_of, report  # noqa: E402
 from portal.toast.decoding import decode_orders  # noqa: E402
-from portal.toast.sandbox.app import create_sandbox_app  # noqa: E402
-from portal.toast.sandbox.clients import GROUP_CLIENT  # noqa: E402
-from portal.toast.sandbox.ratelimit import RateLimitConfig  # noqa: E402
 from portal.toast.timefmt import format_toast_ts  # noqa: E402
+from toast_sandbox.app import create_sandbox_app  # noqa: E402
+from toast_sandbox.clients import GROUP_CLIENT  # noqa: E402
+from toast_sandbox.ratelimit import RateLimitConfig  # noqa: E402
 
 
 def sandbox_pages(count: int) -> list[bytes]:

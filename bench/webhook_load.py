@@ -79,8 +79,8 @@ def plan_events(sandbox, count: int, rng: random.Random) -> tuple[list[BurstEven
 
 def signed(sandbox, location: str, order: dict) -> BurstEvent:
     """The order_updated event Toast would send for this version of the order (PII stripped), signed."""
-    from portal.toast.sandbox.api_common import dumps
-    from portal.toast.sandbox.webhooks import order_updated_envelope
+    from toast_sandbox.api_common import dumps
+    from toast_sandbox.webhooks import order_updated_envelope
     from portal.toast.signature import sign
 
     envelope = order_updated_envelope(location, order, str(uuid.uuid4()), sandbox.now_ms)
@@ -174,7 +174,7 @@ def run(args, kind: str, stack: _stack.Stack) -> None:
     from sqlalchemy import create_engine
     from werkzeug.serving import make_server
 
-    from portal.toast.sandbox import create_sandbox_app
+    from toast_sandbox import create_sandbox_app
 
     reference = reference_loop_ms()
     sandbox_app = create_sandbox_app(seed=args.seed, restaurants=args.locations, days=7)
@@ -217,7 +217,7 @@ def send(port: int, url: str, rate: int, burst: list[BurstEvent]) -> list:
 
 def newest_versions(sandbox, org: dict, burst: list[BurstEvent]) -> dict[int, dict[str, int]]:
     """location id -> {order GUID: modifiedDate ms} of the sandbox's current version of every order of the burst."""
-    from portal.toast.sandbox.randomness import to_ms
+    from toast_sandbox.randomness import to_ms
     from portal.toast.timefmt import parse_toast_ts
 
     newest: dict[int, dict[str, int]] = defaultdict(dict)

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models import Location, SyncRun
 from portal.sync import progress, runs
 from portal.sync.scheduler import Scheduler
-from portal.toast.sandbox.cli import sandbox_command
+from toast_sandbox.cli import sandbox_command
 
 toast_cli = AppGroup("toast", help="Connect Toast locations and sync them.")
 toast_cli.add_command(sandbox_command)

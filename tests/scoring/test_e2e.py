@@ -1,6 +1,6 @@
 """End to end on the Toast sandbox: orders -> guest profiles -> fit (queued when the backfill finishes) -> scores.
 
-The sandbox's guests follow a BG/NBD-like process (portal/toast/sandbox/generator_people.py), so some stop coming
+The sandbox's guests follow a BG/NBD-like process (toast_sandbox/generator_people.py), so some stop coming
 and others keep coming: the model must tell them apart from the orders alone.
 """
 import threading
@@ -15,8 +15,8 @@ from portal.models import Guest, GuestOrder, GuestScore, ModelFit
 from portal.models.base import utcnow
 from portal.sync import runs
 from tests.jobs import work
-from portal.toast.sandbox.app import create_sandbox_app
 from tests.sync.conftest import connected  # noqa: F401 - the fixture, over this module's larger sandbox
+from toast_sandbox.app import create_sandbox_app
 
 HISTORY_DAYS = 120
 

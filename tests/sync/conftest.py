@@ -6,9 +6,9 @@ from werkzeug.serving import make_server
 
 from portal.connections import service
 from portal.models import Organization
-from portal.toast.sandbox.app import create_sandbox_app
-from portal.toast.sandbox.clients import GROUP_CLIENT
 from tests.jobs import work  # noqa: F401 - the sync tests import it from here
+from toast_sandbox.app import create_sandbox_app
+from toast_sandbox.clients import GROUP_CLIENT
 
 SANDBOX_DAYS = 12
 

@@ -4,9 +4,9 @@ import re
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Location, SyncRun, ToastConnection
-from portal.toast.sandbox.clients import GROUP_CLIENT, LIMITED_CLIENT
 from tests import factories
 from tests.conftest import Browserless
+from toast_sandbox.clients import GROUP_CLIENT, LIMITED_CLIENT
 
 
 def owner_web(app, committed, role="owner"):

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 from portal.errors import ConflictError
 from portal.models import CONNECTION_RECONNECT, DiningOption, Guest, Employee, Location, MenuItem, Order, SyncRun
 from portal.sync import bookmarks, runs
-from portal.toast.sandbox.clients import GROUP_CLIENT
 from tests.sync.conftest import SANDBOX_DAYS, sandbox_orders, work
+from toast_sandbox.clients import GROUP_CLIENT
 
 
 def order_count(session, location) -> int:

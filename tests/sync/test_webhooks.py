@@ -22,10 +22,10 @@ from portal.models import Guest, Location, Order, OrderCheck, WebhookEvent
 from portal.models.base import utcnow
 from portal.models.sync import MAX_EVENT_FAILURES
 from portal.sync.store import store_orders
-from portal.toast.sandbox.api_common import ApiError
-from portal.toast.sandbox.webhooks import order_updated_envelope, send_order_updated
 from portal.toast.signature import sign
 from tests.sync.conftest import sandbox_orders
+from toast_sandbox.api_common import ApiError
+from toast_sandbox.webhooks import order_updated_envelope, send_order_updated
 from workers import WEBHOOKS
 from workers import webhooks as lane_jobs
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from portal.toast.sandbox import GROUP_CLIENT, RateLimitConfig, create_sandbox_app
 from portal.toast.timefmt import format_toast_ts
+from toast_sandbox import GROUP_CLIENT, RateLimitConfig, create_sandbox_app
 
 SHARED = Path(__file__).resolve().parents[1] / "fixtures"  # copies of the shared reference files
 # A Wednesday in May (daylight saving time), on the hour like the default "now".

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from portal.toast.sandbox import CRM_SCOPES, GROUP_CLIENT, LIMITED_CLIENT, PARTNER_CLIENT
-from portal.toast.sandbox.clients import token_key
 from tests.toast_sandbox.conftest import FakeClock
+from toast_sandbox import CRM_SCOPES, GROUP_CLIENT, LIMITED_CLIENT, PARTNER_CLIENT
+from toast_sandbox.clients import token_key
 
 CLAIM = "https://toasttab.com/"
 

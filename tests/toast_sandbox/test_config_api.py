@@ -2,9 +2,9 @@
 import base64
 from datetime import timedelta
 
-from portal.toast.sandbox import PARTNER_CLIENT
 from portal.toast.timefmt import format_toast_ts
 from tests.toast_sandbox.conftest import FIXED_NOW
+from toast_sandbox import PARTNER_CLIENT
 
 NEXT = "Toast-Next-Page-Token"
 

@@ -5,14 +5,14 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from portal.toast.sandbox import GROUP_CLIENT, PARTNER_CLIENT, RateLimitConfig, WebhookConfig, create_sandbox_app
-from portal.toast.sandbox import cli as sandbox_cli
-from portal.toast.sandbox.generator import build_world
-from portal.toast.sandbox.generator_people import SPARE_AREA_CODES, _unique_phone
-from portal.toast.sandbox.webhooks import WebhookDispatcher
 from tests.toast_sandbox.conftest import FIXED_NOW, NO_LIMITS, FakeClock, ToastApi
 from tests.toast_sandbox.test_schema import assert_valid, response_schema
 from tests.toast_sandbox.test_webhooks import Receiver
+from toast_sandbox import GROUP_CLIENT, PARTNER_CLIENT, RateLimitConfig, WebhookConfig, create_sandbox_app
+from toast_sandbox import cli as sandbox_cli
+from toast_sandbox.generator import build_world
+from toast_sandbox.generator_people import SPARE_AREA_CODES, _unique_phone
+from toast_sandbox.webhooks import WebhookDispatcher
 
 FLEET = {"seed": 5, "restaurants": 6, "group_sizes": [3, 2, 1], "days": 21, "now": FIXED_NOW, "orders_per_day": 12}
 SECOND = f"{GROUP_CLIENT}-2"

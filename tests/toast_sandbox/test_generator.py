@@ -5,10 +5,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from portal.toast.sandbox import create_sandbox_app
-from portal.toast.sandbox.generator import build_world
 from portal.toast.timefmt import parse_toast_ts
 from tests.toast_sandbox.conftest import FIXED_NOW, NO_LIMITS, SMALL_WORLD, ToastApi
+from toast_sandbox import create_sandbox_app
+from toast_sandbox.generator import build_world
 
 PLACEHOLDER = "1970-01-01T00:00:00.000+0000"
 PHONE_SHAPES = {"parenthesized": r"^\(\d{3}\) \d{3}-\d{4}$", "dotted": r"^\d{3}\.\d{3}\.\d{4}$", "e164": r"^\+1\d{10}$"}

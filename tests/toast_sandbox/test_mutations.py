@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from portal.toast.sandbox import cli
-from portal.toast.sandbox.state import UnknownOrder
 from portal.toast.timefmt import format_toast_ts, parse_toast_ts
 from tests.toast_sandbox.conftest import FIXED_NOW, SMALL_WORLD, FakeClock
+from toast_sandbox import cli
+from toast_sandbox.state import UnknownOrder
 
 LATER = FIXED_NOW + timedelta(minutes=10)
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from portal.toast.sandbox import LIMITED_CLIENT
 from portal.toast.timefmt import format_toast_ts, parse_toast_ts
 from tests.toast_sandbox.conftest import FIXED_NOW
+from toast_sandbox import LIMITED_CLIENT
 
 WEEK = (FIXED_NOW - timedelta(days=7), FIXED_NOW)
 

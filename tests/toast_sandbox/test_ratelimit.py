@@ -1,6 +1,6 @@
 """Toast's fixed-window rate limits, driven by a fake clock."""
-from portal.toast.sandbox import PARTNER_CLIENT, RateLimitConfig
 from tests.toast_sandbox.conftest import FakeClock
+from toast_sandbox import PARTNER_CLIENT, RateLimitConfig
 
 BULK = {"businessDate": "20240510", "pageSize": 1}
 

@@ -17,8 +17,8 @@ import jsonschema
 import pytest
 import yaml
 
-from portal.toast.sandbox import LIMITED_CLIENT, PARTNER_CLIENT
 from tests.toast_sandbox.conftest import FIXED_NOW, SHARED, FakeClock
+from toast_sandbox import LIMITED_CLIENT, PARTNER_CLIENT
 
 SPECS = SHARED / "toast-openapi"
 SAMPLES = SHARED / "toast-samples"

@@ -6,10 +6,10 @@ from datetime import timedelta
 import httpx
 
 from portal.toast import signature
-from portal.toast.sandbox import WebhookConfig, send_order_updated
-from portal.toast.sandbox.webhooks import WebhookDispatcher
 from tests.toast_sandbox.conftest import FIXED_NOW, FakeClock
 from tests.toast_sandbox.test_schema import WEBHOOK_PII_REMOVED, SERVED_EXCEPTIONS, assert_valid, definition_schema
+from toast_sandbox import WebhookConfig, send_order_updated
+from toast_sandbox.webhooks import WebhookDispatcher
 
 URL = "https://crm.example.com/hooks/toast"
 SECRET = "whsec-test"

@@ -12,15 +12,15 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from portal.toast.sandbox.clients import (ACCESS_TYPE, GROUP_CLIENT, ClientAccount, build_accounts, decode_jwt,
+from toast_sandbox.clients import (ACCESS_TYPE, GROUP_CLIENT, ClientAccount, build_accounts, decode_jwt,
                                           derive_secret, encode_jwt, group_client_id, token_claims, token_key)
-from portal.toast.sandbox.generator import World
-from portal.toast.sandbox.generator_checks import ref
-from portal.toast.sandbox.generator_events import OPENED_TO_MODIFIED_MS, Event
-from portal.toast.sandbox.generator_orders import DayPlanner, regenerate_guids
-from portal.toast.sandbox.generator_people import CHANNELS
-from portal.toast.sandbox.order_store import Change, OrderStore
-from portal.toast.sandbox.randomness import MINUTE_MS, business_int, new_guid, rng_for
+from toast_sandbox.generator import World
+from toast_sandbox.generator_checks import ref
+from toast_sandbox.generator_events import OPENED_TO_MODIFIED_MS, Event
+from toast_sandbox.generator_orders import DayPlanner, regenerate_guids
+from toast_sandbox.generator_people import CHANNELS
+from toast_sandbox.order_store import Change, OrderStore
+from toast_sandbox.randomness import MINUTE_MS, business_int, new_guid, rng_for
 
 TOKEN_LIFETIME = 86_400
 RENEW_WINDOW = 60

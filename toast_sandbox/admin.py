@@ -4,12 +4,12 @@ It is not part of Toast's API and needs no token. Bodies are JSON; unknown order
 """
 from flask import Blueprint, current_app, request
 
-from portal.toast.sandbox.api_common import ApiError, json_response, state
-from portal.toast.sandbox.generator_people import CHANNELS
-from portal.toast.sandbox.randomness import to_ms, ts
-from portal.toast.sandbox.state import UnknownOrder
-from portal.toast.sandbox.webhooks import WebhookConfig, WebhookDispatcher
 from portal.toast.timefmt import parse_toast_ts
+from toast_sandbox.api_common import ApiError, json_response, state
+from toast_sandbox.generator_people import CHANNELS
+from toast_sandbox.randomness import to_ms, ts
+from toast_sandbox.state import UnknownOrder
+from toast_sandbox.webhooks import WebhookConfig, WebhookDispatcher
 
 bp = Blueprint("toast_sandbox_admin", __name__, url_prefix="/sandbox")
 

@@ -9,12 +9,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from portal.toast.sandbox.generator_events import LATE_DAYS, PlannedOrder
-from portal.toast.sandbox.generator_menus import MenuBundle, build_menu
-from portal.toast.sandbox.generator_orders import plan_day
-from portal.toast.sandbox.generator_people import Guest, build_guests
-from portal.toast.sandbox.generator_venues import Group, Restaurant, build_groups, build_restaurants
-from portal.toast.sandbox.randomness import DAY_MS, business_date, to_ms
+from toast_sandbox.generator_events import LATE_DAYS, PlannedOrder
+from toast_sandbox.generator_menus import MenuBundle, build_menu
+from toast_sandbox.generator_orders import plan_day
+from toast_sandbox.generator_people import Guest, build_guests
+from toast_sandbox.generator_venues import Group, Restaurant, build_groups, build_restaurants
+from toast_sandbox.randomness import DAY_MS, business_date, to_ms
 
 # Guests keep arriving after "now": live traffic (advancing the sandbox clock) reveals their visits.
 FUTURE_DAYS = 30

@@ -8,8 +8,8 @@ location-specific GUIDs and prices, as in a Toast restaurant group. Modifier gro
 import random
 from dataclasses import dataclass
 
-from portal.toast.sandbox.generator_venues import Restaurant
-from portal.toast.sandbox.randomness import dollars, new_guid, rng_for, ts
+from toast_sandbox.generator_venues import Restaurant
+from toast_sandbox.randomness import dollars, new_guid, rng_for, ts
 
 # name -> (display name, minSelections, maxSelections, options (name, cents, nested group keys), pre-modifiers?)
 MODIFIER_GROUPS = {

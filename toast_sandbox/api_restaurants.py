@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, g, request
 
-from portal.toast.sandbox import payloads
-from portal.toast.sandbox.api_common import ApiError, int_arg, json_response, requires, state, timestamp_arg
-from portal.toast.sandbox.randomness import to_ms
+from toast_sandbox import payloads
+from toast_sandbox.api_common import ApiError, int_arg, json_response, requires, state, timestamp_arg
+from toast_sandbox.randomness import to_ms
 
 bp = Blueprint("toast_sandbox_restaurants", __name__)
 

@@ -11,13 +11,13 @@ from datetime import datetime
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from portal.toast.sandbox import admin, api_auth, api_config, api_orders, api_restaurants
-from portal.toast.sandbox.api_common import RESTAURANT_HEADER, ApiError, error_response, state
-from portal.toast.sandbox.generator import build_world
-from portal.toast.sandbox.ratelimit import ENDPOINT_MENUS, ENDPOINT_ORDERS_BULK, RateLimitConfig, RateLimiter
-from portal.toast.sandbox.request_counts import RequestCounts
-from portal.toast.sandbox.state import SandboxState
-from portal.toast.sandbox.webhooks import WebhookConfig, WebhookDispatcher
+from toast_sandbox import admin, api_auth, api_config, api_orders, api_restaurants
+from toast_sandbox.api_common import RESTAURANT_HEADER, ApiError, error_response, state
+from toast_sandbox.generator import build_world
+from toast_sandbox.ratelimit import ENDPOINT_MENUS, ENDPOINT_ORDERS_BULK, RateLimitConfig, RateLimiter
+from toast_sandbox.request_counts import RequestCounts
+from toast_sandbox.state import SandboxState
+from toast_sandbox.webhooks import WebhookConfig, WebhookDispatcher
 
 UNGUARDED_PREFIXES = ("/authentication/", "/sandbox/")
 ENDPOINT_OF_PATH = {"/orders/v2/ordersBulk": ENDPOINT_ORDERS_BULK, "/menus/v2/menus": ENDPOINT_MENUS}

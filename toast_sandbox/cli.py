@@ -10,10 +10,10 @@ import json
 import click
 from werkzeug.serving import run_simple
 
-from portal.toast.sandbox.app import create_sandbox_app
-from portal.toast.sandbox.clients import ACCESS_TYPE, GROUP_CLIENT
-from portal.toast.sandbox.ratelimit import RateLimitConfig
-from portal.toast.sandbox.webhooks import WebhookConfig, WebhookDispatcher
+from toast_sandbox.app import create_sandbox_app
+from toast_sandbox.clients import ACCESS_TYPE, GROUP_CLIENT
+from toast_sandbox.ratelimit import RateLimitConfig
+from toast_sandbox.webhooks import WebhookConfig, WebhookDispatcher
 
 MAX_RESTAURANTS = 1000
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from portal.toast.sandbox.api_common import dumps
-from portal.toast.sandbox.randomness import webhook_ts
-from portal.toast.sandbox.views import order_for_webhook
 from portal.toast.signature import sign
+from toast_sandbox.api_common import dumps
+from toast_sandbox.randomness import webhook_ts
+from toast_sandbox.views import order_for_webhook
 
 EVENT_TYPE = "order_updated"
 USER_AGENT = "Apache-HttpClient/4.5.13 (Java/17.0.8)"

@@ -12,9 +12,9 @@ Money is kept in cents while building. The amount rules (SPEC:orders description
 import random
 from dataclasses import dataclass, field
 
-from portal.toast.sandbox.generator_menus import CatalogItem, GroupChoice, OptionChoice, Ref
-from portal.toast.sandbox.generator_venues import Entity, Restaurant
-from portal.toast.sandbox.randomness import EPOCH_TS, dollars, new_guid, pct_of, ts
+from toast_sandbox.generator_menus import CatalogItem, GroupChoice, OptionChoice, Ref
+from toast_sandbox.generator_venues import Entity, Restaurant
+from toast_sandbox.randomness import EPOCH_TS, dollars, new_guid, pct_of, ts
 
 
 def ref(guid: str, entity_type: str) -> dict:

@@ -2,10 +2,10 @@
 
 Order documents are generated whole (generator_orders); what a client sees of them is decided in ``views``.
 """
-from portal.toast.sandbox.clients import ClientAccount
-from portal.toast.sandbox.generator_menus import MenuBundle
-from portal.toast.sandbox.generator_venues import JOBS, Employee, Entity, Restaurant
-from portal.toast.sandbox.randomness import DAY_MS, EPOCH_TS, HOUR_MS, business_date, business_int, ts, webhook_ts
+from toast_sandbox.clients import ClientAccount
+from toast_sandbox.generator_menus import MenuBundle
+from toast_sandbox.generator_venues import JOBS, Employee, Entity, Restaurant
+from toast_sandbox.randomness import DAY_MS, EPOCH_TS, HOUR_MS, business_date, business_int, ts, webhook_ts
 
 # Google's documented example of an encoded polyline, standing in for a delivery area.
 DELIVERY_AREA = "_p~iF~ps|U_ulLnnqC_mqNvxq`@"

@@ -10,8 +10,8 @@ import random
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from portal.toast.sandbox.generator_people import ACCENTED_NAMES, FIRST_NAMES, LAST_NAMES, ascii_fold
-from portal.toast.sandbox.randomness import DAY_MS, new_guid, rng_for
+from toast_sandbox.generator_people import ACCENTED_NAMES, FIRST_NAMES, LAST_NAMES, ascii_fold
+from toast_sandbox.randomness import DAY_MS, new_guid, rng_for
 
 BRAND = "Juniper Table"
 # Brands of the second and later groups of a fleet (then numbered when there are more groups than names).

@@ -10,7 +10,7 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
-from portal.toast.sandbox.randomness import new_guid, rng_for, weighted
+from toast_sandbox.randomness import new_guid, rng_for, weighted
 
 FIRST_NAMES = (
     "James", "Maria", "Michael", "Jennifer", "David", "Linda", "Daniel", "Sarah", "Kevin", "Emily", "Brian", "Jessica",

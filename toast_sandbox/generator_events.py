@@ -7,8 +7,8 @@ adjusts the tip or the closeout closes them; online orders are prepaid with the 
 """
 from dataclasses import dataclass, field
 
-from portal.toast.sandbox.generator_checks import payment_document, ref
-from portal.toast.sandbox.randomness import DAY_MS, HOUR_MS, MINUTE_MS, new_guid, pct_of
+from toast_sandbox.generator_checks import payment_document, ref
+from toast_sandbox.randomness import DAY_MS, HOUR_MS, MINUTE_MS, new_guid, pct_of
 
 LATE_DAYS = 3
 # A new order's createdDate and modifiedDate trail its openedDate by a few milliseconds, as in Toast's examples.

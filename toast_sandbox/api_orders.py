@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, g, request
 
-from portal.toast.sandbox.api_common import GUID, ApiError, int_arg, json_response, requires, state, timestamp_arg
-from portal.toast.sandbox.randomness import to_ms
-from portal.toast.sandbox.views import order_for_client
+from toast_sandbox.api_common import GUID, ApiError, int_arg, json_response, requires, state, timestamp_arg
+from toast_sandbox.randomness import to_ms
+from toast_sandbox.views import order_for_client
 
 bp = Blueprint("toast_sandbox_orders", __name__, url_prefix="/orders/v2")
 

@@ -7,10 +7,10 @@ no-op), because generated events keep arriving after user mutations.
 """
 import copy
 
-from portal.toast.sandbox.generator_checks import recompute_check
-from portal.toast.sandbox.generator_events import Event
-from portal.toast.sandbox.randomness import dollars, ts
 from portal.toast.timefmt import parse_toast_ts
+from toast_sandbox.generator_checks import recompute_check
+from toast_sandbox.generator_events import Event
+from toast_sandbox.randomness import dollars, ts
 
 
 def apply_event(order: dict, event: Event) -> bool:

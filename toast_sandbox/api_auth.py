@@ -5,8 +5,8 @@ time left on it. Authentication responses carry no rate-limit headers.
 """
 from flask import Blueprint, request
 
-from portal.toast.sandbox.api_common import ApiError, json_response, state
-from portal.toast.sandbox.state import AuthError
+from toast_sandbox.api_common import ApiError, json_response, state
+from toast_sandbox.state import AuthError
 
 bp = Blueprint("toast_sandbox_auth", __name__, url_prefix="/authentication/v1")
 

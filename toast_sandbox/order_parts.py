@@ -2,11 +2,11 @@
 import random
 from dataclasses import dataclass
 
-from portal.toast.sandbox.generator_checks import ref
-from portal.toast.sandbox.generator_events import OPENED_TO_CREATED_MS, OPENED_TO_MODIFIED_MS
-from portal.toast.sandbox.generator_people import Guest
-from portal.toast.sandbox.generator_venues import Entity, Restaurant
-from portal.toast.sandbox.randomness import EPOCH_TS, MINUTE_MS, from_ms, new_guid, ts
+from toast_sandbox.generator_checks import ref
+from toast_sandbox.generator_events import OPENED_TO_CREATED_MS, OPENED_TO_MODIFIED_MS
+from toast_sandbox.generator_people import Guest
+from toast_sandbox.generator_venues import Entity, Restaurant
+from toast_sandbox.randomness import EPOCH_TS, MINUTE_MS, from_ms, new_guid, ts
 
 DINING_OPTION_OF = {"dine_in": 0, "takeout": 1, "curbside": 2, "delivery": 3, "thirdparty": 4}
 ONLINE_SOURCES = ("Online", "Toast Pickup App", "Branded Online Ordering")

@@ -5,11 +5,11 @@ Start with ``create_sandbox_app(seed=..., restaurants=..., days=..., now=...)``;
 ``webhooks.send_order_updated`` / ``WebhookDispatcher`` send Toast-style signed ``order_updated`` events, and
 ``cli.sandbox_command`` serves a live world (``flask toast sandbox``).
 """
-from portal.toast.sandbox.app import create_sandbox_app
-from portal.toast.sandbox.clients import CRM_SCOPES, GROUP_CLIENT, LIMITED_CLIENT, PARTNER_CLIENT
-from portal.toast.sandbox.ratelimit import RateLimitConfig
-from portal.toast.sandbox.state import SandboxState
-from portal.toast.sandbox.webhooks import WebhookConfig, send_order_updated
+from toast_sandbox.app import create_sandbox_app
+from toast_sandbox.clients import CRM_SCOPES, GROUP_CLIENT, LIMITED_CLIENT, PARTNER_CLIENT
+from toast_sandbox.ratelimit import RateLimitConfig
+from toast_sandbox.state import SandboxState
+from toast_sandbox.webhooks import WebhookConfig, send_order_updated
 
 __all__ = ["create_sandbox_app", "CRM_SCOPES", "GROUP_CLIENT", "LIMITED_CLIENT", "PARTNER_CLIENT", "RateLimitConfig",
            "SandboxState", "WebhookConfig", "send_order_updated"]

@@ -8,13 +8,13 @@ as the sandbox clock passes them. Events may fall up to ``LATE_DAYS`` after the 
 import copy
 from datetime import date
 
-from portal.toast.sandbox.generator_checks import CheckPlan, Line, build_check, gross_cents, payment_document, ref
-from portal.toast.sandbox.generator_events import Event, PlannedOrder, plan_order_events
-from portal.toast.sandbox.generator_menus import CatalogItem, pick_modifiers
-from portal.toast.sandbox.generator_people import Guest, customer_payload
-from portal.toast.sandbox.generator_venues import Restaurant
-from portal.toast.sandbox.order_parts import OrderContext, order_document
-from portal.toast.sandbox.randomness import (MINUTE_MS, business_date, business_int, closeout_ms, local_ms, new_guid,
+from toast_sandbox.generator_checks import CheckPlan, Line, build_check, gross_cents, payment_document, ref
+from toast_sandbox.generator_events import Event, PlannedOrder, plan_order_events
+from toast_sandbox.generator_menus import CatalogItem, pick_modifiers
+from toast_sandbox.generator_people import Guest, customer_payload
+from toast_sandbox.generator_venues import Restaurant
+from toast_sandbox.order_parts import OrderContext, order_document
+from toast_sandbox.randomness import (MINUTE_MS, business_date, business_int, closeout_ms, local_ms, new_guid,
                                              pct_of, poisson, rng_for)
 
 WALK_INS_PER_DAY = 30

@@ -10,10 +10,10 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from portal.toast.sandbox.generator import World
-from portal.toast.sandbox.generator_events import LATE_DAYS, Event, PlannedOrder
-from portal.toast.sandbox.order_events import apply_event
-from portal.toast.sandbox.randomness import HOUR_MS
+from toast_sandbox.generator import World
+from toast_sandbox.generator_events import LATE_DAYS, Event, PlannedOrder
+from toast_sandbox.order_events import apply_event
+from toast_sandbox.randomness import HOUR_MS
 
 
 @dataclass(slots=True)

@@ -1,5 +1,11 @@
 """A local Toast API sandbox: a generated restaurant group served over HTTP with Toast's quirks.
 
+A development and demo tool (``make run``, the tests, the benchmarks), not part of the portal: nothing under
+``portal/`` or ``workers/`` imports it. ``flask toast sandbox`` reaches ``cli.sandbox_command`` through the
+``tablecloth.toast_commands`` entry point (pyproject.toml), loaded only when that command is used. Of the portal it
+uses two leaf helpers only, so that it speaks Toast's formats exactly as the portal reads them:
+``portal.toast.timefmt`` (Toast's timestamps) and ``portal.toast.signature.sign`` (webhook signatures).
+
 Start with ``create_sandbox_app(seed=..., restaurants=..., days=..., now=...)``; its state
 (``app.extensions["toast_sandbox"]``, a ``SandboxState``) exposes GUIDs, credentials and the mutation API.
 ``webhooks.send_order_updated`` / ``WebhookDispatcher`` send Toast-style signed ``order_updated`` events, and

@@ -6,7 +6,6 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.accounts.service import organization_by_slug
@@ -16,12 +15,12 @@ from portal.connections.views import webhook_url
 from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Location, SyncRun
+from portal.plugin_commands import PluginGroup
 from portal.sync import progress, runs
 from portal.sync.scheduler import Scheduler
-from toast_sandbox.cli import sandbox_command
 
-toast_cli = AppGroup("toast", help="Connect Toast locations and sync them.")
-toast_cli.add_command(sandbox_command)
+# `flask toast sandbox` comes from the toast_sandbox package, through its entry point in pyproject.toml.
+toast_cli = PluginGroup("toast", plugins="tablecloth.toast_commands", help="Connect Toast locations and sync them.")
 
 
 @toast_cli.command("connect")

@@ -1,1 +1,1 @@
-"""Toast platform API: client, payload model, webhook signature, and a local sandbox server."""
+"""Toast platform API: client, payload model, webhook signature."""

@@ -5,10 +5,9 @@ import time
 from rq import Queue, SimpleWorker
 
 from portal.extensions import db
+from portal.jobs import QUEUES
 from portal.sync.runs import scheduler
-from workers.sync import dispatch_due
-
-QUEUES = ("webhooks", "sync", "default", "models")
+from portal.sync.steps import dispatch_due
 
 
 def work(redis_conn, queues=QUEUES, timeout: float = 120.0) -> None:

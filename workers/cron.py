@@ -1,17 +1,18 @@
 """Periodic jobs, one declarative list: ``rq cron workers/cron.py`` (Procfile ``clock``)."""
 from rq import cron
 
+from portal.jobs import DEFAULT
 from workers.models import schedule_model_fits
 from workers.sync import schedule_config_refresh, schedule_order_syncs
 from workers.webhooks import prune_finished_events, requeue_pending_events
 
 PERIODIC_JOBS = (
     # (function, queue, seconds between runs)
-    (schedule_order_syncs, "default", 15 * 60),
-    (schedule_config_refresh, "default", 24 * 3600),
-    (requeue_pending_events, "default", 5 * 60),
-    (prune_finished_events, "default", 24 * 3600),
-    (schedule_model_fits, "default", 24 * 3600),  # one "models" job per organization
+    (schedule_order_syncs, DEFAULT, 15 * 60),
+    (schedule_config_refresh, DEFAULT, 24 * 3600),
+    (requeue_pending_events, DEFAULT, 5 * 60),
+    (prune_finished_events, DEFAULT, 24 * 3600),
+    (schedule_model_fits, DEFAULT, 24 * 3600),  # one "models" job per organization
 )
 
 for function, queue_name, interval in PERIODIC_JOBS:

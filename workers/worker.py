@@ -6,7 +6,7 @@ and logging as the web process. Queues: ``webhooks`` is always looked at first; 
 large onboarding's order pages never hold back polls, configuration refreshes or model fits.
 
 Each worker also runs the order-page dispatcher in a thread: it hands out scheduler tasks as they come due
-(``workers.sync.dispatch_due``), so a location's next page goes when Toast's pacing allows it, with no job
+(``portal.sync.steps.dispatch_due``), so a location's next page goes when Toast's pacing allows it, with no job
 sleeping until then.
 """
 import logging
@@ -16,12 +16,12 @@ from rq import SimpleWorker
 
 from portal import create_app
 from portal.extensions import db
-from workers.sync import dispatch_due
+from portal.jobs import WEBHOOKS
 from portal.sync.runs import scheduler
+from portal.sync.steps import dispatch_due
 
 log = logging.getLogger("tablecloth.worker")
 
-FIRST_QUEUE = "webhooks"
 DISPATCH_TICK_S = (0.02, 0.25)  # the dispatcher wakes at the next due time, within these bounds
 
 
@@ -59,8 +59,8 @@ class AppWorker(SimpleWorker):
 
     def reorder_queues(self, reference_queue):
         """``webhooks`` first, always; the other queues round-robin after each job."""
-        first = [queue for queue in self._ordered_queues if queue.name == FIRST_QUEUE]
-        rest = [queue for queue in self._ordered_queues if queue.name != FIRST_QUEUE]
+        first = [queue for queue in self._ordered_queues if queue.name == WEBHOOKS]
+        rest = [queue for queue in self._ordered_queues if queue.name != WEBHOOKS]
         if reference_queue in rest:
             position = rest.index(reference_queue)
             rest = rest[position + 1:] + rest[:position + 1]

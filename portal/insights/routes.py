@@ -1,10 +1,10 @@
 from flask import flash, redirect, render_template, url_for
 from redis.exceptions import RedisError
 
+from portal import jobs
 from portal.access import owner_required
 from portal.insights import bp, views
 from portal.tenancy import current_org
-from workers.models import enqueue_fit
 
 
 @bp.get("/")
@@ -16,7 +16,7 @@ def index():
 @owner_required
 def refit():
     try:
-        queued = enqueue_fit(current_org().id)
+        queued = jobs.enqueue_fit(current_org().id)
     except RedisError:
         flash("The job queue cannot be reached right now; please try again in a minute.", "error")
     else:

@@ -16,7 +16,7 @@ from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Location, SyncRun
 from portal.plugin_commands import PluginGroup
-from portal.sync import progress, runs
+from portal.sync import progress, refresh, runs, steps
 from portal.sync.scheduler import Scheduler
 
 # `flask toast sandbox` comes from the toast_sandbox package, through its entry point in pyproject.toml.
@@ -93,8 +93,6 @@ def _order_kind(location: Location, days: int | None) -> str:
 def _inline(location_ids: list[int], days: int | None) -> None:
     """Here, without a worker: configuration first, then every location's order pages through the same paced,
     interleaved scheduler as the workers (in a namespace of this process's own)."""
-    from workers import sync as jobs
-
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     order_scheduler = runs.scheduler()
     order_scheduler = Scheduler(order_scheduler.redis, namespace=f"sync-inline-{os.getpid()}",
@@ -108,13 +106,13 @@ def _inline(location_ids: list[int], days: int | None) -> None:
             db.session.commit()
             click.echo(f"config of {name}...", err=True)
             try:
-                jobs.refresh_config_job(location_id, run.id)
+                refresh.refresh_config(location_id, run.id)
             except Exception:  # the run row holds the reason; show it in one line
                 raise click.ClickException(f"config of {name} failed: {_error_of(run.id)}") from None
             location = db.session.get(Location, location_id)
             kind = _order_kind(location, days)
             order_runs[location_id] = (name, runs.start(location, kind, days=days, order_scheduler=order_scheduler).id)
-        jobs.serve_until_done(order_scheduler, report=lambda task, step: _report(*order_runs[task.location_id]))
+        steps.serve_until_done(order_scheduler, report=lambda task, step: _report(*order_runs[task.location_id]))
     finally:
         order_scheduler.clear()
     failed = [f"{name}: {_error_of(run_id)}" for name, run_id in order_runs.values()

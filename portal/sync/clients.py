@@ -70,6 +70,16 @@ def seal(key: str, state: TokenState) -> str:
     return encrypt(json.dumps({"key": key, "state": state.to_dict()}))
 
 
+class ConnectionNeedsReconnect(RuntimeError):
+    """Toast refused the connection's credentials earlier; nothing is sent to Toast until an owner reconnects."""
+
+
+def ensure_connected(connection: ToastConnection) -> None:
+    """ConnectionNeedsReconnect when the connection is waiting for an owner to reconnect it."""
+    if connection.needs_reconnect:
+        raise ConnectionNeedsReconnect("the Toast connection needs to be reconnected by an owner")
+
+
 def client_for(connection: ToastConnection) -> ToastClient:
     """A client for this connection's host and credentials (close it, or use it as a context manager).
 

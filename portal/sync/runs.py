@@ -1,11 +1,9 @@
 """Starting syncs: one SyncRun row per run. Configuration refreshes are RQ jobs (one per location at a time);
 order runs (backfill, poll) are tasks of the paced scheduler, one per location at a time."""
 from flask import current_app
-from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
 from sqlalchemy import select
 
+from portal import jobs
 from portal.errors import ConflictError
 from portal.extensions import db
 from portal.models import Location, SyncRun
@@ -18,19 +16,11 @@ from portal.sync.scheduler import Scheduler, Task
 CONFIG, BACKFILL, POLL = "config", orders.BACKFILL, orders.POLL
 KINDS = (CONFIG, BACKFILL, POLL)
 ORDER_KINDS = (BACKFILL, POLL)
-# Transient Toast errors (429, 5xx, timeouts) of a configuration refresh are retried by RQ at these intervals.
-RETRY = Retry(max=3, interval=[30, 120, 600])
-FINISHED_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
-CONFIG_JOB = "workers.sync.refresh_config_job"
 
 
 def scheduler() -> Scheduler:
     config = current_app.config
     return Scheduler(redis_connection(), in_flight=config["SYNC_IN_FLIGHT"], lease_seconds=config["SYNC_LEASE_S"])
-
-
-def job_id(location: Location, kind: str) -> str:
-    return f"sync-{location.id}-{'config' if kind == CONFIG else 'orders'}"
 
 
 def start(location: Location, kind: str, *, days: int | None = None, at_front: bool = False,
@@ -42,7 +32,7 @@ def start(location: Location, kind: str, *, days: int | None = None, at_front: b
         return _start_config(location, at_front)
     if active_order_run(location) is not None:
         raise ConflictError(f"an orders sync of {location.display_name} is already queued or running")
-    run = new_run(location, kind, job_id(location, kind))
+    run = new_run(location, kind, f"sync-{location.id}-orders")  # a scheduler task, not an RQ job: names the run
     if kind == BACKFILL:
         orders.prepare_backfill(location, days or current_app.config["TOAST_BACKFILL_DAYS"])
     db.session.commit()
@@ -51,20 +41,10 @@ def start(location: Location, kind: str, *, days: int | None = None, at_front: b
 
 
 def _start_config(location: Location, at_front: bool) -> SyncRun:
-    identifier = job_id(location, CONFIG)
-    connection = redis_connection()
-    _forget_finished_job(identifier, connection)
-    run = new_run(location, CONFIG, identifier)
-    queue = Queue("sync", connection=connection)
-    try:
-        queue.enqueue(
-            CONFIG_JOB, location.id, run.id, job_id=identifier, unique=True, retry=RETRY, at_front=at_front,
-            job_timeout=3600, result_ttl=0,
-            failure_ttl=7 * 24 * 3600, meta={"org_id": location.org_id, "run_id": run.id},
-        )
-    except DuplicateJobError:
+    run = new_run(location, CONFIG, jobs.config_job_id(location.id))
+    if not jobs.enqueue_config_refresh(location.org_id, location.id, run.id, at_front=at_front):
         db.session.rollback()
-        raise ConflictError(f"a config sync of {location.display_name} is already queued or running") from None
+        raise ConflictError(f"a config sync of {location.display_name} is already queued or running")
     db.session.commit()
     return run
 
@@ -95,14 +75,11 @@ def rearm_lost(locations: list[Location]) -> int:
     return count
 
 
-def _forget_finished_job(identifier: str, connection) -> None:
-    """A finished or failed job keeps its id in Redis for a while; it must not block the next run."""
-    try:
-        job = Job.fetch(identifier, connection=connection)
-    except NoSuchJobError:
-        return
-    if job.get_status(refresh=False) in FINISHED_JOB_STATES:
-        job.delete()
+def config_pending(location: Location) -> bool:
+    """Whether a configuration refresh of the location is queued or running."""
+    return db.session.scalar(select(SyncRun.id).where(
+        SyncRun.location_id == location.id, SyncRun.kind == CONFIG, SyncRun.status.not_in(RUN_FINISHED)
+    ).limit(1)) is not None
 
 
 def active_runs(location_ids: list[int]) -> list[SyncRun]:
@@ -113,15 +90,43 @@ def active_runs(location_ids: list[int]) -> list[SyncRun]:
 
 def fail_orphans(location: Location) -> int:
     """Configuration runs left "running" by a killed worker whose job is gone from Redis are marked failed."""
-    connection, count = redis_connection(), 0
+    count = 0
     for run in active_runs([location.id]):
         if run.kind != CONFIG:
             continue  # order runs live in the scheduler, which hands a dead worker's task out again
-        try:
-            status = Job.fetch(run.job_id, connection=connection).get_status(refresh=False)
-        except NoSuchJobError:
-            status = None
-        if status is None or status in FINISHED_JOB_STATES:
+        status = jobs.status(run.job_id)
+        if status is None or status in jobs.FINISHED:
             run.status, run.error, run.finished_at = RUN_FAILED, "the worker stopped before finishing", utcnow()
             count += 1
     return count
+
+
+def start_due_order_runs() -> int:
+    """Every 15 minutes: a poll per active location, or the resumed backfill where it never finished; order runs
+    whose scheduler task was lost (Redis restarted empty) are scheduled again. Returns how many runs started."""
+    started = 0
+    locations = _active_locations()
+    rearm_lost(locations)
+    for location in locations:
+        fail_orphans(location)
+        started += _try_start(location, POLL if location.backfill_completed_at else BACKFILL)
+    return started
+
+
+def start_config_refreshes() -> int:
+    """Daily: a configuration refresh of every active location; returns how many were queued."""
+    return sum(_try_start(location, CONFIG) for location in _active_locations())
+
+
+def _active_locations() -> list[Location]:
+    rows = db.session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.id)).all()
+    return [location for location in rows if not location.connection.needs_reconnect]
+
+
+def _try_start(location: Location, kind: str) -> int:
+    try:
+        start(location, kind)
+    except ConflictError:
+        db.session.rollback()
+        return 0
+    return 1

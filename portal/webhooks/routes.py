@@ -2,6 +2,7 @@ from flask import current_app, request
 
 from portal.extensions import csrf
 from portal.webhooks import bp
+from portal.webhooks.lane import signal_pending
 from portal.webhooks.service import DUPLICATE, IGNORED, RECEIVED, UNAVAILABLE, receive
 
 RETRY_AFTER_S = 30
@@ -15,8 +16,6 @@ def toast(token):
         request.headers.get("Toast-Attempt-Number"),
     )
     if receipt.outcome == RECEIVED:
-        from workers.webhooks import signal_pending
-
         signal_pending(receipt.connection_id, receipt.org_id)  # stored: accepted even if Redis is down (the sweep)
         return {"status": "accepted"}, 202
     if receipt.outcome == UNAVAILABLE:

@@ -5,9 +5,11 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
+from portal import jobs
 from portal.extensions import db
 from portal.models import GuestScore, Location, ModelFit
 from portal.models.base import utcnow
+from portal.sync import steps
 from tests import factories
 from tests.scoring.builders import insert_guests, simulated
 from tests.scoring.conftest import make_shop
@@ -31,12 +33,12 @@ def test_the_nightly_fan_out_queues_one_job_per_organization_with_guests(session
 
 def test_a_failed_job_does_not_block_the_next_fit(session, redis_conn):
     shop = make_shop()
-    assert models.enqueue_fit(shop.org.id)
-    job = Job.fetch(models.job_id(shop.org.id), connection=redis_conn)
+    assert jobs.enqueue_fit(shop.org.id)
+    job = Job.fetch(jobs.fit_job_id(shop.org.id), connection=redis_conn)
     job.set_status(JobStatus.FAILED)
     Queue("models", connection=redis_conn).remove(job)
-    assert models.enqueue_fit(shop.org.id)
-    assert queued(redis_conn) == [models.job_id(shop.org.id)]
+    assert jobs.enqueue_fit(shop.org.id)
+    assert queued(redis_conn) == [jobs.fit_job_id(shop.org.id)]
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def committed_shop(committed):
 
 def test_the_job_fits_scores_and_commits(committed_shop, committed, redis_conn):
     org_id, _ = committed_shop
-    models.enqueue_fit(org_id)
+    jobs.enqueue_fit(org_id)
     db.session.remove()
     SimpleWorker([Queue("models", connection=redis_conn)], connection=redis_conn).work(burst=True)
     fit = committed.scalar(select(ModelFit).where(ModelFit.org_id == org_id))
@@ -69,11 +71,11 @@ def test_the_backfill_hook_waits_for_every_location_of_the_organization(committe
         committed.commit()
 
     backfilled(location_id)
-    assert not models.fit_after_backfill(location_id)  # the second location has no history yet
+    assert not steps.fit_after_backfill(location_id)  # the second location has no history yet
     assert queued(redis_conn) == []
     backfilled(second_id)
-    assert models.fit_after_backfill(second_id)
-    assert queued(redis_conn) == [models.job_id(org_id)]
+    assert steps.fit_after_backfill(second_id)
+    assert queued(redis_conn) == [jobs.fit_job_id(org_id)]
 
 
 def test_the_job_skips_an_organization_that_is_gone(session):

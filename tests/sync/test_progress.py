@@ -6,11 +6,11 @@ from datetime import timedelta
 from portal.models import SyncRun
 from portal.models.base import utcnow
 from portal.sync import bookmarks, progress, runs
+from portal.sync.steps import serve
 from portal.sync.orders import BACKFILL
 from tests import factories
 from tests.conftest import Browserless
 from tests.jobs import work
-from workers.sync import serve
 
 
 def test_the_estimate_scales_the_pages_of_the_windows_done_to_the_windows_left():

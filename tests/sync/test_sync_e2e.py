@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from portal.errors import ConflictError
 from portal.models import CONNECTION_RECONNECT, DiningOption, Guest, Employee, Location, MenuItem, Order, SyncRun
-from portal.sync import bookmarks, runs
+from portal.sync import bookmarks, runs, steps
 from tests.sync.conftest import SANDBOX_DAYS, sandbox_orders, work
 from toast_sandbox.clients import GROUP_CLIENT
 
@@ -53,7 +53,6 @@ def test_killed_backfill_resumes_without_downloading_finished_pages_again(connec
                                                                        monkeypatch):
     from portal.sync import orders as order_sync
     from portal.toast.client import ToastClient
-    from workers import sync as jobs
 
     location = connected["locations"][0]
     location_id, location_guid = location.id, location.guid
@@ -83,7 +82,7 @@ def test_killed_backfill_resumes_without_downloading_finished_pages_again(connec
     with pytest.raises(SystemExit):
         while True:  # the worker's loop: hand out the due page, serve it
             for task in order_scheduler.dispatch():
-                jobs.serve(order_scheduler, task)
+                steps.serve(order_scheduler, task)
     first_attempt = list(requested)
     location = committed.get(Location, location_id)
     assert order_count(committed, location) == sum(pages_stored) == 300
@@ -124,7 +123,6 @@ def test_a_busy_database_retries_the_page_and_a_broken_one_fails_the_run(connect
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     from portal.sync import orders as order_sync
-    from workers import sync as jobs
 
     location = connected["locations"][0]
     location_id = location.id
@@ -138,15 +136,15 @@ def test_a_busy_database_retries_the_page_and_a_broken_one_fails_the_run(connect
 
     monkeypatch.setattr(order_sync, "store_orders", flaky_store)
     runs.start(location, runs.BACKFILL, days=5)
-    step = jobs.run_order_step(location_id)
-    assert not step.done and step.delay == jobs.DATABASE_BUSY_RETRY_S  # the same page again, shortly
+    step = steps.run_order_step(location_id)
+    assert not step.done and step.delay == steps.DATABASE_BUSY_RETRY_S  # the same page again, shortly
     run = runs.active_order_run(committed.get(Location, location_id))
     assert run.status == "running" and run.pages == 0
-    step = jobs.run_order_step(location_id)
+    step = steps.run_order_step(location_id)
     assert committed.get(SyncRun, run.id).pages == 1  # the page the busy database refused is stored now
 
     errors.append(IntegrityError("INSERT", {}, Exception("a bug")))
-    step = jobs.run_order_step(location_id)
+    step = steps.run_order_step(location_id)
     assert step.done
     committed.expire_all()
     assert committed.get(SyncRun, run.id).status == "failed"

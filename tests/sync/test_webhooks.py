@@ -18,16 +18,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
+from portal.jobs import WEBHOOKS
 from portal.models import Guest, Location, Order, OrderCheck, WebhookEvent
 from portal.models.base import utcnow
 from portal.models.sync import MAX_EVENT_FAILURES
 from portal.sync.store import store_orders
 from portal.toast.signature import sign
+from portal.webhooks import lane as webhook_lane
 from tests.sync.conftest import sandbox_orders
 from toast_sandbox.api_common import ApiError
 from toast_sandbox.webhooks import order_updated_envelope, send_order_updated
-from workers import WEBHOOKS
-from workers import webhooks as lane_jobs
 
 
 @pytest.fixture
@@ -88,14 +88,14 @@ def drain_lane(redis_conn):
 def drain_runs(monkeypatch):
     """The drain runs that happened (one per drain job that got the connection's lease)."""
     runs = []
-    real = lane_jobs.drain
+    real = webhook_lane.drain
 
     def counted(*args, **kwargs):
         result = real(*args, **kwargs)
         runs.append(result)
         return result
 
-    monkeypatch.setattr(lane_jobs, "drain", counted)
+    monkeypatch.setattr(webhook_lane, "drain", counted)
     return runs
 
 
@@ -229,7 +229,7 @@ def test_toast_throttling_leaves_events_pending_uncounted_and_a_delayed_drain_co
 def test_an_event_stored_while_the_drain_finishes_is_not_lost(lane, committed, redis_conn, monkeypatch, drain_runs,
                                                               arrives):
     first, late = takeout_orders(lane.sandbox, lane.guids[0], 2)
-    real_release = lane_jobs._release
+    real_release = webhook_lane._release
     late_posts = []
 
     def release_with_a_late_event(redis, connection_id, job_id):
@@ -240,7 +240,7 @@ def test_an_event_stored_while_the_drain_finishes_is_not_lost(lane, committed, r
         if arrives.startswith("after") and not late_posts:
             late_posts.append(signed_post(lane, envelope_for(lane, lane.guids[0], late)))
 
-    monkeypatch.setattr(lane_jobs, "_release", release_with_a_late_event)
+    monkeypatch.setattr(webhook_lane, "_release", release_with_a_late_event)
     assert signed_post(lane, envelope_for(lane, lane.guids[0], first)).status_code == 202
     drain_lane(redis_conn)
     assert [response.status_code for response in late_posts] == [202]
@@ -317,8 +317,6 @@ def test_a_database_that_cannot_store_the_event_answers_503_with_retry_after(lan
 
 def test_redis_down_at_receipt_still_accepts_and_the_sweep_drains_past_a_dead_lease(lane, committed, redis_conn,
                                                                                     monkeypatch):
-    from workers.webhooks import requeue_pending_events
-
     order = takeout_orders(lane.sandbox, lane.guids[0], 1)[0]
     monkeypatch.setitem(lane.app.extensions, "tablecloth_redis",
                         Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
@@ -329,16 +327,14 @@ def test_redis_down_at_receipt_still_accepts_and_the_sweep_drains_past_a_dead_le
     redis_conn.set(f"webhooks:{lane.connection_id}:lease", "webhooks-drain-of-a-dead-worker")
     committed.execute(update(WebhookEvent).values(created_at=utcnow() - timedelta(minutes=5)))
     committed.commit()
-    assert requeue_pending_events() == 1
+    assert webhook_lane.requeue_pending_events() == 1
     drain_lane(redis_conn)
     assert events(committed)[0].status == "processed"
     assert committed.scalar(select(func.count(Order.id)).where(Order.guid == order["guid"])) == 1
-    assert requeue_pending_events() == 0
+    assert webhook_lane.requeue_pending_events() == 0
 
 
 def test_finished_events_are_pruned_after_the_retention_period_and_others_kept(app, connected, committed):
-    from workers.webhooks import prune_finished_events
-
     connection, now = connected["connection"], utcnow()
     days = app.config["WEBHOOK_RETENTION_DAYS"]
 
@@ -353,6 +349,6 @@ def test_finished_events_are_pruned_after_the_retention_period_and_others_kept(a
     committed.add_all(old + kept)
     committed.commit()
     kept_ids = sorted(e.id for e in kept)
-    assert prune_finished_events(batch=1) == 3  # batches of one: the loop runs until nothing is left
+    assert webhook_lane.prune_finished_events(batch=1) == 3  # batches of one: the loop runs until nothing is left
     committed.rollback()
     assert committed.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id)).all() == kept_ids

@@ -42,12 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
     _register_templates(app)
-    from portal import cli, errorpages
-    from portal.impersonation import guard as impersonation_guard
-
-    impersonation_guard.register(app)  # after set_current_org: expiry, read-only and audit of support sessions
-    errorpages.register(app)
-    cli.register(app)
+    _register_commands(app)
     return app
 
 
@@ -91,11 +86,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from portal.tenancy import resolve_current_org
+    from portal import errorpages
+    from portal.impersonation import guard as impersonation_guard
 
     @app.before_request
     def set_current_org():
-        g.current_org = resolve_current_org(current_user)
+        g.current_org = impersonation_guard.resolve_current_org(current_user)
 
     @app.before_request
     def force_password_change():
@@ -110,6 +106,25 @@ def _register_request_hooks(app: Flask) -> None:
         if app.config["HTMX_SOURCE"] != "local" or not path.is_file():
             abort(404)
         return send_file(path, mimetype="text/javascript", max_age=86400)
+
+    impersonation_guard.register(app)  # after set_current_org: expiry, read-only and audit of support sessions
+    errorpages.register(app)
+
+
+def _register_commands(app: Flask) -> None:
+    """The ``flask`` command groups. A command that needs a feature above its group's joins the group here."""
+    from portal.accounts.cli import demo_cli, org_cli, user_cli
+    from portal.connections.cli import connect
+    from portal.guests.cli import guests_cli
+    from portal.impersonation.cli import grant_support_write
+    from portal.segments.cli import export_guests, segments_cli
+    from portal.sync.cli import toast_cli
+
+    user_cli.add_command(grant_support_write)
+    toast_cli.add_command(connect)
+    guests_cli.add_command(export_guests)
+    for group in (org_cli, user_cli, demo_cli, toast_cli, segments_cli, guests_cli):
+        app.cli.add_command(group)
 
 
 def _register_templates(app: Flask) -> None:

@@ -14,7 +14,8 @@ M = TypeVar("M")
 
 
 def current_org() -> Organization:
-    """The organization this request acts for (set by resolve_current_org); 404 when there is none."""
+    """The organization this request acts for (set before each request by
+    ``portal.impersonation.guard.resolve_current_org``); 404 when there is none."""
     org = g.get("current_org")
     if org is None:
         abort(404)
@@ -33,20 +34,3 @@ def get_or_404(model: type[M], row_id) -> M:
         abort(404)
     return row
 
-
-def resolve_current_org(user) -> Organization | None:
-    """The organization a signed-in user acts for.
-
-    Members act for their own. Support staff act for none, except while viewing as an organization
-    (portal.impersonation): then for that one, with ``current_user`` still the support user.
-    """
-    if user is None or not user.is_authenticated:
-        return None
-    if user.is_support:
-        from portal.impersonation.guard import active_impersonation  # imported late: it needs the models loaded
-
-        impersonation = active_impersonation(user)
-        return impersonation.organization if impersonation is not None else None
-    if user.org_id is None:
-        return None
-    return db.session.get(Organization, user.org_id)

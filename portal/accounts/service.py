@@ -40,13 +40,6 @@ def create_organization(name: str, slug: str) -> Organization:
     return org
 
 
-def organization_by_slug(slug: str) -> Organization:
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        raise InputError(f"no organization with slug '{slug}'")
-    return org
-
-
 def create_user(
     email: str, *, org: Organization | None = None, role: str | None = None, password: str | None = None
 ) -> tuple[User, str | None]:

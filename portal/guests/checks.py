@@ -7,7 +7,7 @@ Definitions (shown in the UI by ``portal.guests.figures.DEFINITIONS``):
 """
 from collections.abc import Iterable
 
-from portal.guests.identity import normalize_email, normalize_phone
+from portal.contacts import normalize_email, normalize_phone
 from portal.models.toast_config import dining_channel
 
 NOT_COLLECTED = frozenset({"VOIDED", "VOIDED_AT_RISK", "PROCESSING_VOID", "DENIED", "CANCELLED", "ERROR", "ERROR_NETWORK"})

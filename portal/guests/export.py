@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import Select
 
+from portal.audit.service import record
 from portal.guests.queries import ListQuery, days_since, iter_guests, location_guids
 from portal.models.guest import Guest
 from portal.scoring.service import scores_for
@@ -80,8 +81,6 @@ def _value(score) -> dict:
 
 def record_download(org_id: int, query: ListQuery) -> None:
     """Audit a list download (counts and codes only, never guest data); the caller commits."""
-    from portal.audit.service import record
-
     record("export.downloaded", org_id=org_id, details={
         "kind": "guests", "searched": bool(query.q), "location_id": query.location_id, "sort": query.sort})
 

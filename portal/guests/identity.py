@@ -1,8 +1,8 @@
-"""Who is one guest: identifier normalization and the deterministic partition of checks into guests.
+"""Who is one guest: the deterministic partition of checks into guests.
 
-Identifiers of a check's customer: normalized email, phone in E.164, Toast customer GUID. Checks sharing any
-identifier are one guest, except that two different emails are never merged automatically (an owner may merge
-them by hand: emails merged by hand form one "email class").
+Identifiers of a check's customer: normalized email, phone in E.164 (``portal.contacts``), Toast customer GUID.
+Checks sharing any identifier are one guest, except that two different emails are never merged automatically (an
+owner may merge them by hand: emails merged by hand form one "email class").
 
 The partition is a greedy union-find over the checks in canonical order (order openedDate, then check GUID), so
 it depends only on the data, never on arrival order:
@@ -16,53 +16,14 @@ it depends only on the data, never on arrival order:
 A guest's key is ``e:<smallest email>``, else ``p:<smallest phone>``, else ``g:<smallest GUID>``.
 No PII is logged here.
 """
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-import phonenumbers
-
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LATEST = datetime.max.replace(tzinfo=timezone.utc)  # checks without an openedDate sort last
 
 Ident = tuple[str, str]  # ("e", email) | ("p", phone) | ("g", customer guid)
 KIND_RANK = {"e": 0, "p": 1, "g": 2}
-
-
-def normalize_email(raw: str | None) -> str | None:
-    """Trimmed, lower-cased email, or None when it is empty or not an address."""
-    cleaned = (raw or "").strip().lower()
-    return cleaned if cleaned and len(cleaned) <= 320 and EMAIL_PATTERN.match(cleaned) else None
-
-
-def normalize_phone(raw: str | None, country_code: str | None = None) -> str | None:
-    """E.164 (``+16175550101``), or None when it cannot be a phone number.
-
-    ``country_code`` is Toast's ``phoneCountryCode``: a calling code ("1", "+44") or, leniently, a region ("GB").
-    Without it the number is read as a US number unless it starts with "+".
-    """
-    text = (raw or "").strip()
-    if not text or not any(ch.isdigit() for ch in text):
-        return None
-    region = _region(country_code)
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _region(country_code: str | None) -> str:
-    code = (country_code or "").strip().lstrip("+")
-    if code.isdigit():
-        region = phonenumbers.region_code_for_country_code(int(code))
-        return region if region != phonenumbers.UNKNOWN_REGION else "US"
-    if len(code) == 2 and code.isalpha():
-        return code.upper()
-    return "US"
 
 
 @dataclass(frozen=True)

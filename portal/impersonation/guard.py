@@ -1,7 +1,8 @@
-"""Impersonation at request time: which session is active, expiry, read-only enforcement, auditing writes.
+"""Impersonation at request time: which organization a request acts for, which session is active, expiry,
+read-only enforcement, auditing writes.
 
-portal.tenancy.resolve_current_org asks active_impersonation() for a support user's organization, so the
-current organization is still decided in one place; the hooks here run right after it.
+``resolve_current_org`` decides the current organization in one place (members: their own; support staff: the
+one they are viewing as); the hooks here run right after the app sets it.
 """
 from flask import Flask, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_login import user_logged_out
@@ -10,7 +11,7 @@ from portal.access import BlockedWhileImpersonating, ImpersonationForbidden, is_
 from portal.audit.service import record
 from portal.extensions import db
 from portal.impersonation import service
-from portal.models import Impersonation
+from portal.models import Impersonation, Organization
 from portal.models.base import utcnow
 
 SESSION_KEY = "impersonation_id"
@@ -18,6 +19,22 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes allowed in a read-only session: leaving it. Their own audit events say what happened.
 EXEMPT_ENDPOINTS = frozenset({"impersonation.stop", "auth.logout"})
 ASSET_ENDPOINTS = frozenset({"static", "htmx_asset"})
+
+
+def resolve_current_org(user) -> Organization | None:
+    """The organization a signed-in user acts for.
+
+    Members act for their own. Support staff act for none, except while viewing as an organization: then for
+    that one, with ``current_user`` still the support user.
+    """
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_support:
+        impersonation = active_impersonation(user)
+        return impersonation.organization if impersonation is not None else None
+    if user.org_id is None:
+        return None
+    return db.session.get(Organization, user.org_id)
 
 
 def active_impersonation(user) -> Impersonation | None:

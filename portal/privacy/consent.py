@@ -18,10 +18,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select, update
 
 from portal.audit import service as audit
+from portal.contacts import normalize_email, normalize_phone
 from portal.dbutil import lock_organization
 from portal.errors import InputError
 from portal.extensions import db
-from portal.guests.identity import normalize_email, normalize_phone
 from portal.models.guest import Guest, GuestCheck
 from portal.models.privacy import MarketingSuppression
 from portal.privacy.erasure import digest, held

@@ -17,9 +17,9 @@ from flask import current_app
 from sqlalchemy import delete, exists, or_, select, update
 
 from portal.audit import service as audit
+from portal.contacts import normalize_email, normalize_phone
 from portal.dbutil import lock_organization
 from portal.extensions import db
-from portal.guests.identity import normalize_email, normalize_phone
 from portal.models import Order, OrderCheck, WebhookEvent
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck

@@ -2,7 +2,6 @@
 import csv
 import io
 import json
-import sys
 from datetime import timedelta
 
 import pytest
@@ -61,12 +60,6 @@ def test_bad_input_is_one_line_and_non_zero(cli, two_guests, args, message):
     result = cli.invoke(args=full)
     assert result.exit_code != 0 and message in result.output + (result.stderr or "")
     assert "Traceback" not in result.output
-
-
-def test_segment_export_says_so_when_segments_are_missing(cli, two_guests, monkeypatch):
-    monkeypatch.setitem(sys.modules, "portal.segments.exports", None)
-    result = cli.invoke(args=["guests", "export", "--org", two_guests.org.slug, "--segment", "regulars"])
-    assert result.exit_code != 0 and "segments are not available yet" in result.output + (result.stderr or "")
 
 
 def test_rebuild_recreates_profiles_from_stored_orders(cli, two_guests, session):

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from portal.guests.identity import CheckIdentity, normalize_email, normalize_phone, partition
+from portal.contacts import normalize_email, normalize_phone
+from portal.guests.identity import CheckIdentity, partition
 from portal.models import GuestCheck, GuestDuplicate, GuestNote, GuestTag
 from tests.guests.builders import BASE, check, customer, ingest, order, simple
 

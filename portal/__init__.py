@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_login import current_user
 
 from portal import config as settings
-from portal import security, sqlite
+from portal import security, sqlite, templating
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -41,7 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     _register_blueprints(app)
     _register_request_hooks(app)
-    _register_templates(app)
+    templating.register(app)
     _register_commands(app)
     return app
 
@@ -125,11 +125,3 @@ def _register_commands(app: Flask) -> None:
     guests_cli.add_command(export_guests)
     for group in (org_cli, user_cli, demo_cli, toast_cli, segments_cli, guests_cli):
         app.cli.add_command(group)
-
-
-def _register_templates(app: Flask) -> None:
-    @app.context_processor
-    def htmx_script():
-        local = app.config["HTMX_SOURCE"] == "local"
-        url = url_for("htmx_asset") if local else settings.htmx_cdn_url()
-        return {"htmx_url": url, "htmx_sri": settings.HTMX_SRI, "current_org": g.get("current_org")}

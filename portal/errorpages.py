@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.dbutil import is_lock_error
 from portal.extensions import db
+from portal.htmx import is_htmx, template
 
 MESSAGES = {
     400: "The request was not valid.",
@@ -50,11 +51,10 @@ def register(app) -> None:
         app.logger.warning("database busy on %s %s: %s", request.method, request.path, type(exc.orig).__name__)
         body, status = _render(503, MESSAGES[503])
         headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
-        if request.headers.get("HX-Request"):
+        if is_htmx():
             headers["HX-Push-Url"] = "false"  # the notice replaces nothing: the address stays the page's
         return body, status, headers
 
 
 def _render(status: int, message: str):
-    template = "_error_fragment.html" if request.headers.get("HX-Request") else "error.html"
-    return render_template(template, status=status, message=message), status
+    return render_template(template("_error_fragment.html", "error.html"), status=status, message=message), status

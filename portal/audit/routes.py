@@ -3,6 +3,7 @@ from flask import render_template, request
 from portal.access import owner_required
 from portal.audit import bp
 from portal.audit.service import action_choices, events_page, target_labels
+from portal.htmx import template
 from portal.models import AuditEvent
 from portal.tenancy import current_org, scoped
 
@@ -15,7 +16,6 @@ def index():
     action = request.args.get("action", "")
     action = action if action in dict(choices) else ""  # an unknown filter shows everything, not an error
     events = events_page(scoped(AuditEvent), action=action or None, page=request.args.get("page", 1, type=int))
-    template = "audit/_events.html" if request.headers.get("HX-Request") else "audit/index.html"
     return render_template(
-        template, events=events, action=action, choices=choices, labels=target_labels(org.id, events.items)
+        template("audit/_events.html", "audit/index.html"), events=events, action=action, choices=choices, labels=target_labels(org.id, events.items)
     )

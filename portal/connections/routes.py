@@ -6,6 +6,7 @@ from portal.connections.forms import ConnectionForm, DiscoverForm, ReconnectForm
 from portal.connections.views import connection_summary
 from portal.errors import InputError
 from portal.extensions import db
+from portal.htmx import template
 from portal.models import Location, ToastConnection
 from portal.sync import runs
 from portal.tenancy import current_org, get_or_404, scoped
@@ -56,8 +57,8 @@ def locations(connection_id):
         found = service.discover(connection, typed)
     except (InputError, ToastError) as exc:
         error = str(exc)
-    template = "connections/_discovered.html" if request.headers.get("HX-Request") else "connections/locations.html"
-    return render_template(template, connection=connection, form=form, found=found, error=error)
+    page = template("connections/_discovered.html", "connections/locations.html")
+    return render_template(page, connection=connection, form=form, found=found, error=error)
 
 
 @bp.post("/<int:connection_id>/connect")

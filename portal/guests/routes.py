@@ -4,6 +4,7 @@ from flask import Response, abort, redirect, render_template, request, stream_wi
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating, owner_required
+from portal.htmx import redirect_page, template, wants_fragment
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests import bp, charts, detail, export, service
@@ -14,32 +15,12 @@ from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
 
 
-def _fragment() -> bool:
-    """htmx swaps fragments; a history restore (back button after a cache miss) needs the whole page."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
-
-
 def _list_query() -> tuple[ListQuery, list]:
     locations = org_locations(current_org().id)
     query = ListQuery.from_args(request.args)
     if query.location_id is not None and query.location_id not in {loc.id for loc in locations}:
         abort(404)
     return query, locations
-
-
-@bp.app_template_filter("money")
-def money(cents: int | None) -> str:
-    if cents is None:
-        return "—"
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
-
-
-@bp.app_template_filter("utc")
-def utc(moment, with_time: bool = False) -> str:
-    if moment is None:
-        return "—"
-    return moment.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
 
 
 @bp.context_processor
@@ -52,8 +33,8 @@ def index():
     query, locations = _list_query()
     page = list_page(current_org().id, query)
     today = datetime.now(timezone.utc).date()
-    template = "guests/_list.html" if _fragment() else "guests/index.html"
-    return render_template(template, page=page, query=query, locations=locations, today=today)
+    return render_template(template("guests/_list.html", "guests/index.html"), page=page, query=query,
+                           locations=locations, today=today)
 
 
 @bp.get("/export.csv")
@@ -116,7 +97,7 @@ def remove_tag(guest_id, tag_id):
 
 def _tags(guest, change):
     _, error = commit_or_error(change)
-    if not _fragment():
+    if not wants_fragment():
         return redirect(url_for("guests.show", guest_id=guest.id), code=303)
     return render_template("guests/_tags.html", guest=guest, tags=detail.tags(guest), error=error), \
         400 if error else 200
@@ -126,7 +107,7 @@ def _tags(guest, change):
 def add_note(guest_id):
     guest = get_or_404(Guest, guest_id)
     _, error = commit_or_error(lambda: service.add_note(guest, request.form.get("body", ""), current_user.id))
-    if not _fragment():
+    if not wants_fragment():
         return redirect(url_for("guests.show", guest_id=guest.id), code=303)
     return render_template("guests/_notes.html", guest=guest, notes=detail.notes(guest), error=error), \
         400 if error else 200
@@ -139,7 +120,7 @@ def merge(duplicate_id):
     guest, error = commit_or_error(lambda: service.merge(duplicate, current_user.id))
     if error:
         return render_template("_error_fragment.html", message=error), 400
-    return _see(url_for("guests.show", guest_id=guest.id))
+    return redirect_page(url_for("guests.show", guest_id=guest.id))  # both guests' pages changed
 
 
 @bp.post("/merges/<int:merge_id>/undo")
@@ -149,12 +130,5 @@ def unmerge(merge_id):
     _, error = commit_or_error(lambda: service.unmerge(record, current_user.id))
     if error:
         return render_template("_error_fragment.html", message=error), 400
-    return _see(url_for("guests.duplicates"))
+    return redirect_page(url_for("guests.duplicates"))
 
-
-def _see(url: str):
-    """303 to ``url``; htmx follows HX-Redirect with a full page load (both guests' pages changed)."""
-    response = redirect(url, code=303)
-    if request.headers.get("HX-Request"):
-        response = Response(status=200, headers={"HX-Redirect": url})
-    return response

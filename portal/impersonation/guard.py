@@ -4,12 +4,13 @@ read-only enforcement, auditing writes.
 ``resolve_current_org`` decides the current organization in one place (members: their own; support staff: the
 one they are viewing as); the hooks here run right after the app sets it.
 """
-from flask import Flask, current_app, flash, g, make_response, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, request, session, url_for
 from flask_login import user_logged_out
 
 from portal.access import BlockedWhileImpersonating, ImpersonationForbidden, is_blocked_while_impersonating
 from portal.audit.service import record
 from portal.extensions import db
+from portal.htmx import redirect_page
 from portal.impersonation import service
 from portal.models import Impersonation, Organization
 from portal.models.base import utcnow
@@ -93,7 +94,7 @@ def _guard():
     """Expired: back to the tenant list. Blocked endpoint: 403. A write in a read-only session: 403."""
     if g.get("impersonation_expired") and request.endpoint not in ASSET_ENDPOINTS | {"auth.logout"}:
         flash(f"Your support session with {g.impersonation_expired} expired.", "info")
-        return _redirect(url_for("support.tenants"))
+        return redirect_page(url_for("support.tenants"))
     impersonation = g.get("impersonation")
     if impersonation is None:
         return None
@@ -104,14 +105,6 @@ def _guard():
         if not service.can_write(impersonation):
             raise ImpersonationForbidden()
     return None
-
-
-def _redirect(url: str):
-    if request.headers.get("HX-Request"):
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url  # htmx would otherwise swap the tenant list into a fragment
-        return response
-    return redirect(url, code=303 if request.method not in SAFE_METHODS else 302)
 
 
 def _audit_write(response):

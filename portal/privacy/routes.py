@@ -1,9 +1,10 @@
 """Opt-out on the guest page, unsubscribe-list import, erasure (owners), and the guests' signed unsubscribe links."""
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating, owner_required
 from portal.extensions import csrf, db
+from portal.htmx import redirect_page, template, wants_fragment
 from portal.models import Guest
 from portal.privacy import bp, consent, erasure, unsubscribe_bp
 from portal.tenancy import current_org, get_or_404
@@ -18,10 +19,6 @@ def unsubscribe_url(guest) -> str:
     return consent.unsubscribe_url(guest)
 
 
-def _fragment() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
-
-
 @bp.post("/<int:guest_id>/marketing")
 def marketing(guest_id):
     """Set (opt_out=on) or clear (opt_out=off) the guest's marketing opt-out; marketers and owners."""
@@ -30,7 +27,7 @@ def marketing(guest_id):
     error = "Choose whether the guest opts out."
     if choice in ("on", "off"):
         _, error = commit_or_error(lambda: consent.set_opt_out(guest, choice == "on"))
-    if not _fragment():
+    if not wants_fragment():
         return redirect(url_for("guests.show", guest_id=guest.id), code=303)
     return render_template("privacy/_consent.html", guest=guest, error=error), 400 if error else 200
 
@@ -43,15 +40,12 @@ def erase(guest_id):
     guest = get_or_404(Guest, guest_id)
     if request.form.get("confirm", "").strip() != CONFIRM_WORD:
         message = f"Type {CONFIRM_WORD} to confirm the erasure."
-        if _fragment():
+        if wants_fragment():
             return render_template("_error_fragment.html", message=message), 400
         return render_template("error.html", status=400, message=message), 400
     erasure.erase(guest, current_user.id)
     db.session.commit()
-    url = url_for("guests.show", guest_id=guest.id)
-    if request.headers.get("HX-Request"):
-        return Response(status=200, headers={"HX-Redirect": url})
-    return redirect(url, code=303)
+    return redirect_page(url_for("guests.show", guest_id=guest.id))
 
 
 @bp.route("/unsubscribes", methods=["GET", "POST"])
@@ -65,8 +59,8 @@ def import_list():
         else:
             data = upload.stream.read(consent.MAX_IMPORT_BYTES + 1)
             result, error = commit_or_error(lambda: consent.import_unsubscribes(current_org().id, data))
-    template = "privacy/_import_result.html" if _fragment() else "privacy/import.html"
-    return render_template(template, result=result, error=error,
+    page = template("privacy/_import_result.html", "privacy/import.html")
+    return render_template(page, result=result, error=error,
                            max_mb=consent.MAX_IMPORT_BYTES // (1024 * 1024)), 400 if error else 200
 
 

@@ -1,5 +1,6 @@
 from flask import abort, render_template, request
 
+from portal.htmx import template
 from portal.support import bp
 from portal.support.service import tenant_rows, webhook_failures
 
@@ -7,8 +8,7 @@ from portal.support.service import tenant_rows, webhook_failures
 @bp.get("/tenants")
 def tenants():
     query = request.args.get("q", "").strip()[:100]
-    template = "support/_tenant_rows.html" if request.headers.get("HX-Request") else "support/tenants.html"
-    return render_template(template, rows=tenant_rows(query), query=query)
+    return render_template(template("support/_tenant_rows.html", "support/tenants.html"), rows=tenant_rows(query), query=query)
 
 
 @bp.get("/tenants/<int:org_id>/webhook-failures")

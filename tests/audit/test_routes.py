@@ -62,6 +62,19 @@ def test_htmx_pages_through_a_fragment(web, two_orgs, session):
     assert 'hx-get="/settings/audit?page=1"' in html
 
 
+def test_a_history_restore_gets_the_whole_page(web, two_orgs, session):
+    """The list pushes its URLs: when the back button misses htmx's history cache, htmx asks for the URL again
+    and replaces the whole body with the answer, so it must be the page (menu, filter), not the bare rows."""
+    record("user.created", org_id=two_orgs["a"].id)
+    session.flush()
+    web.login(two_orgs["owner_a"])
+    restore = web.client.get("/settings/audit?page=1",
+                             headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    html = restore.get_data(as_text=True)
+    assert restore.status_code == 200 and "<html" in html and 'id="audit-events"' in html
+    assert _rows(html) == ["user.created"]
+
+
 def test_odd_page_numbers_do_not_fail(web, two_orgs):
     web.login(two_orgs["owner_a"])
     for page in ("0", "-3", "abc", "99999999999999999999999"):

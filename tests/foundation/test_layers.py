@@ -1,0 +1,161 @@
+"""The layering rules of ARCHITECTURE.md, read from the imports of every module under portal/ and workers/.
+
+Nodes are the packages under portal/ (``portal.guests``, ``portal.sync``...); the modules directly under portal/
+and ``portal.models`` are the base layer, one node. The app factory (portal/__init__.py) registers every feature
+and is left out.
+"""
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_FACTORY = ROOT / "portal" / "__init__.py"
+BASE_PACKAGES = {"models"}
+BASE = "portal"
+# Imports inside functions hide a dependency until the function runs: keep them out (the factory aside).
+MAX_FUNCTION_LEVEL_IMPORTS = 0
+
+
+@dataclass
+class Import:
+    source: str  # the importing module
+    path: Path
+    line: int
+    target: str  # the imported module, or module.name
+    in_function: bool
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.path.name}:{self.line}) imports {self.target}"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, source: str | None = None) -> list[Import]:
+    """Every import of the module (named ``source``, by default from its path), ``importlib.import_module("...")``
+    with a literal name included."""
+    source, found = source or module_name(path), []
+    package = source if path.name == "__init__.py" else source.rpartition(".")[0]
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for target in _targets(node, package):
+            found.append(Import(source, path, node.lineno, target, in_function))
+        inside = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(ast.parse(path.read_text(), filename=str(path)), False)
+    return found
+
+
+def _targets(node: ast.AST, package: str) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        base = package.rsplit(".", node.level - 1)[0] if node.level else ""  # ``from . import x`` is package.x
+        module = ".".join(part for part in (base, node.module) if part)
+        return [f"{module}.{alias.name}" for alias in node.names]  # ``from portal import jobs`` is portal.jobs
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+            return [node.args[0].value]
+    return []
+
+
+def layer(module: str) -> str | None:
+    """The node of a module under portal/ (None for anything else)."""
+    parts = module.split(".")
+    if parts[0] != "portal":
+        return None
+    if len(parts) > 1 and (ROOT / "portal" / parts[1] / "__init__.py").is_file() and parts[1] not in BASE_PACKAGES:
+        return f"portal.{parts[1]}"
+    return BASE
+
+
+def all_imports() -> list[Import]:
+    paths = sorted(path for package in ("portal", "workers") for path in (ROOT / package).rglob("*.py"))
+    return [found for path in paths if path != APP_FACTORY for found in imports_of(path)]
+
+
+def package_edges(imports: list[Import]) -> dict[str, dict[str, list[Import]]]:
+    edges: dict[str, dict[str, list[Import]]] = {}
+    for found in imports:
+        source, target = layer(found.source), layer(found.target)
+        if source and target and source != target:
+            edges.setdefault(source, {}).setdefault(target, []).append(found)
+    return edges
+
+
+def find_cycle(edges: dict[str, dict]) -> list[str] | None:
+    """One cycle of the graph as a list of nodes (first == last), or None."""
+    state: dict[str, str] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        stack.append(node)
+        for target in sorted(edges.get(node, {})):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+@pytest.fixture(scope="module")
+def imports() -> list[Import]:
+    return all_imports()
+
+
+def test_portal_never_imports_workers_or_the_sandbox(imports):
+    """Jobs are named by dotted path (portal.jobs); ``flask toast sandbox`` arrives through an entry point."""
+    offenders = [str(found) for found in imports
+                 if layer(found.source) and found.target.split(".")[0] in ("workers", "toast_sandbox")]
+    assert offenders == [], "portal/ imports workers/ or toast_sandbox/: " + "; ".join(offenders)
+
+
+def test_no_two_packages_under_portal_import_each_other_even_around_a_loop(imports):
+    edges = package_edges(imports)
+    cycle = find_cycle(edges)
+    detail = [str(edges[a][b][0]) for a, b in zip(cycle, cycle[1:])] if cycle else []
+    assert cycle is None, "import cycle " + " -> ".join(cycle or []) + ": " + "; ".join(detail)
+
+
+def test_the_base_layer_imports_no_feature_package(imports):
+    offenders = [str(found) for found in imports
+                 if layer(found.source) == BASE and layer(found.target) not in (None, BASE)]
+    assert offenders == [], "the base layer imports a feature: " + "; ".join(offenders)
+
+
+def test_imports_inside_functions_stay_rare(imports):
+    inside = [str(found) for found in imports if found.in_function]
+    assert len(inside) <= MAX_FUNCTION_LEVEL_IMPORTS, "imports inside functions: " + "; ".join(inside)
+
+
+@pytest.mark.parametrize(("module", "code", "rule"), [
+    ("portal.guests.probe", "from workers import sync\n", test_portal_never_imports_workers_or_the_sandbox),
+    ("portal.sync.probe", "import importlib\nimportlib.import_module('workers.sync')\n",
+     test_portal_never_imports_workers_or_the_sandbox),
+    ("portal.sync.probe", "from toast_sandbox import cli\n", test_portal_never_imports_workers_or_the_sandbox),
+    ("portal.guests.probe", "from portal.segments import service\n",  # segments imports guests
+     test_no_two_packages_under_portal_import_each_other_even_around_a_loop),
+    ("portal.probe", "from portal.guests import service\n", test_the_base_layer_imports_no_feature_package),
+    ("portal.guests.probe", "def later():\n    import portal.audit\n", test_imports_inside_functions_stay_rare),
+])
+def test_the_rules_catch_a_new_offending_import(tmp_path, imports, module, code, rule):
+    """Each rule fails once a module breaking it is added (``module``, with ``code`` as its text)."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(code)
+    with pytest.raises(AssertionError):
+        rule(imports + imports_of(probe, source=module))

@@ -8,7 +8,7 @@ from portal.sync.scheduler import Task
 from workers.sync import refresh_config_job
 
 
-def test_the_first_page_waits_for_the_configuration_which_then_arms_it(connected, committed):
+def test_the_first_page_waits_for_the_configuration_which_then_arms_it(connected, committed, redis_conn):
     location = connected["locations"][0]
     location_id, org_id = location.id, location.org_id
     config_run = runs.start(location, runs.CONFIG)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from portal.audit import service as audit
 from portal.contacts import normalize_email, normalize_phone
@@ -24,7 +24,7 @@ from portal.models import Order, OrderCheck, WebhookEvent
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestMerge, GuestNote, GuestTag
-from portal.models.privacy import ErasedIdentifier, MarketingSuppression
+from portal.models.privacy import ErasedIdentifier
 
 KEY_CONTEXT = b"tablecloth/erased-identifiers/v1"
 CUSTOMER_COLUMNS = ("customer_guid", "customer_first_name", "customer_last_name", "customer_email",

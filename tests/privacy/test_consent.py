@@ -11,7 +11,6 @@ from portal.models import AuditEvent, Guest, MarketingSuppression
 from portal.privacy import consent
 from portal.segments.exports import segment_export
 from tests import factories
-from tests.conftest import Browserless
 from tests.guests.builders import ingest, simple
 
 

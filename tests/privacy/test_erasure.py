@@ -10,7 +10,6 @@ from portal.models import AuditEvent, ErasedIdentifier, Guest, GuestCheck, Guest
 from portal.models import WebhookEvent
 from portal.models.guest_links import GuestFact
 from portal.privacy import erasure
-from tests import factories
 from tests.guests.builders import BASE, check, customer, ingest, order, simple
 
 PII = ("Ann", "Archer", "ann@example.com", "6175550101", "+16175550101", "cust-ann", "1 Main St")

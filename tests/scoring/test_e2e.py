@@ -5,7 +5,6 @@ and others keep coming: the model must tell them apart from the orders alone.
 """
 import threading
 from collections import defaultdict
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select

@@ -1,6 +1,6 @@
 """Segment SQL against the plain-Python reference: hand-built edge cases, then random guests and rule trees."""
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings

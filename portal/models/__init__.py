@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 from portal.models.audit import ACTIONS as AUDIT_ACTIONS, AuditEvent, Impersonation
 from portal.models.guest import Guest, GuestCheck, GuestOrder
-from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestMerge, GuestNote, GuestTag
+from portal.models.guest_links import GuestDistinctPair, GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestMerge, GuestNote, GuestTag
 from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
 from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
 from portal.models.privacy import ErasedIdentifier, MarketingSuppression
@@ -17,7 +17,7 @@ __all__ = [
     "Location", "MenuItem", "Order", "OrderCheck", "Organization", "ROLES", "RevenueCenter", "SyncBookmark",
     "SyncRun", "ToastConnection", "User", "WebhookEvent",
     "AUDIT_ACTIONS", "AuditEvent", "Impersonation",
-    "Guest", "GuestCheck", "GuestDuplicate", "GuestFact", "GuestItem", "GuestLocation", "GuestMerge", "GuestNote",
+    "Guest", "GuestCheck", "GuestDistinctPair", "GuestDuplicate", "GuestFact", "GuestItem", "GuestLocation", "GuestMerge", "GuestNote",
     "GuestOrder", "GuestTag",
     "Segment",
     "ErasedIdentifier",

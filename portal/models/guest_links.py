@@ -105,6 +105,19 @@ class GuestMerge(TenantScoped, Timestamped, db.Model):
         return self.undone_at is None
 
 
+class GuestDistinctPair(TenantScoped, Timestamped, db.Model):
+    """An owner's decision that two emails are two people ("not the same person"): their possible duplicate is no
+    longer listed. Kept by email, like merges, since guest ids change when guests are re-resolved."""
+
+    __tablename__ = "guest_distinct_pairs"
+    __table_args__ = (UniqueConstraint("org_id", "email_a", "email_b"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_a: Mapped[str] = mapped_column(String(320), nullable=False)  # email_a < email_b
+    email_b: Mapped[str] = mapped_column(String(320), nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class GuestDuplicate(TenantScoped, db.Model):
     """Two guests with different emails sharing a phone or Toast customer GUID: never merged automatically.
     ``guest_id`` is the guest the shared identifier was first seen with."""

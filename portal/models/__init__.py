@@ -5,6 +5,7 @@ from portal.models.guest_links import GuestDistinctPair, GuestDuplicate, GuestFa
 from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
 from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
 from portal.models.privacy import ErasedIdentifier, MarketingSuppression
+from portal.models.rollup import DashboardDay
 from portal.models.scores import GuestScore, ModelFit
 from portal.models.segment import Segment
 from portal.models.sync import SyncBookmark, SyncRun, WebhookEvent
@@ -23,4 +24,5 @@ __all__ = [
     "ErasedIdentifier",
     "MarketingSuppression",
     "GuestScore", "ModelFit",
+    "DashboardDay",
 ]

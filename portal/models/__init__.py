@@ -1,10 +1,11 @@
 """All models, imported here so Alembic and the app see one metadata."""
+from portal.models.audience import AudienceDestination, AudienceMember, AudienceRejection, AudienceRun, AudienceSync
 from portal.models.audit import ACTIONS as AUDIT_ACTIONS, AuditEvent, Impersonation
 from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDistinctPair, GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestMerge, GuestNote, GuestTag
 from portal.models.integration import CONNECTION_ACTIVE, CONNECTION_RECONNECT, Location, ToastConnection
 from portal.models.orders import CheckPayment, CheckSelection, Order, OrderCheck
-from portal.models.privacy import ErasedIdentifier, MarketingSuppression
+from portal.models.privacy import ErasedIdentifier, MarketingOptIn, MarketingSuppression
 from portal.models.rollup import DashboardDay
 from portal.models.scores import GuestScore, ModelFit
 from portal.models.segment import Segment
@@ -22,7 +23,8 @@ __all__ = [
     "GuestOrder", "GuestTag",
     "Segment",
     "ErasedIdentifier",
-    "MarketingSuppression",
+    "MarketingSuppression", "MarketingOptIn",
+    "AudienceDestination", "AudienceMember", "AudienceRejection", "AudienceRun", "AudienceSync",
     "GuestScore", "ModelFit",
     "DashboardDay",
 ]

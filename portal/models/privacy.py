@@ -5,7 +5,7 @@ recognise it when later orders carry it again, useless to anyone reading the tab
 """
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -36,3 +36,16 @@ class MarketingSuppression(TenantScoped, db.Model):
     digest: Mapped[str] = mapped_column(String(64), nullable=False)  # hex HMAC-SHA256
     source: Mapped[str] = mapped_column(String(16), nullable=False)  # import | manual | link
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class MarketingOptIn(TenantScoped, db.Model):
+    """A guest's recorded "yes" to marketing (when and where it was given). Toast carries none: without a row here a
+    guest is never sent to an email tool as subscribed, only as a contact without a subscription."""
+
+    __tablename__ = "marketing_opt_ins"
+    __table_args__ = (UniqueConstraint("org_id", "guest_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guest_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("guests.id", ondelete="CASCADE"), nullable=False)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)  # e.g. "signup form", "import"
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -37,6 +37,10 @@ class Guest(TenantScoped, Timestamped, db.Model):
         Index("ix_guests_org_email", "org_id", "email"),
         Index("ix_guests_org_phone", "org_id", "phone"),
         Index("ix_guests_org_search_name", "org_id", "search_name"),
+        Index("ix_guests_org_phone_reversed", "org_id", "phone_reversed"),  # "phone ends with" (last 4 digits)
+        # "Name or email contains" on PostgreSQL (pg_trgm); SQLite reads the org's rows for it.
+        *(Index(f"ix_guests_{name}_trgm", name, postgresql_using="gin", postgresql_ops={name: "gin_trgm_ops"})
+          .ddl_if(dialect="postgresql") for name in ("search_name", "email")),
         # Sorting by last order reads ix_guests_segment_figures (portal.models.segment), led by the same columns.
         *(Index(f"ix_guests_org_{name}", "org_id", name, "id") for name in SORTABLE if name != "last_order_at"),
     )
@@ -49,6 +53,7 @@ class Guest(TenantScoped, Timestamped, db.Model):
     last_name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(32))
+    phone_reversed: Mapped[str | None] = mapped_column(String(32))  # the phone's digits, last first
     customer_guid: Mapped[str | None] = mapped_column(String(64))
     search_name: Mapped[str] = mapped_column(String(512), default="", nullable=False)  # "first last", lower-cased
     sort_name: Mapped[str] = mapped_column(String(512), default="", nullable=False)  # "last first", lower-cased

@@ -109,9 +109,12 @@ def run_migrations_online():
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         try:
+            from portal.dbutil import declared_for
+
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
+                include_object=declared_for(connection.dialect.name),
                 **conf_args
             )
             with context.begin_transaction():

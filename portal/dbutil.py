@@ -124,3 +124,14 @@ def is_lock_error(exc: BaseException | None) -> bool:
     if isinstance(original, sqlite3.Error):
         return (getattr(original, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_BUSY_CODES
     return getattr(original, "sqlstate", None) in _PG_BUSY_STATES
+
+
+def declared_for(dialect_name: str):
+    """Alembic ``include_object``: schema items declared for another database only (``.ddl_if(dialect=...)``, such
+    as PostgreSQL's trigram indexes) are not expected on this one when models and database are compared."""
+
+    def include(obj, _name, type_, _reflected, _compare_to) -> bool:
+        only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return type_ != "index" or only_on in (None, dialect_name)
+
+    return include

@@ -16,13 +16,15 @@ from portal.sqlite import take_write_lock
 def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None when the row already existed.
 
-    One round trip, no savepoint: the dedupe of hot paths (webhooks) costs nothing extra.
+    One round trip, no savepoint, one prebuilt statement: the dedupe of hot paths (webhooks) costs nothing extra.
     """
-    statement = (
-        _insert(model, _dialect_name()).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-        .returning(model.id)
-    )
-    return db.session.execute(statement).scalar()
+    statement = _insert_unless_exists(model, _dialect_name(), tuple(conflict_columns))
+    return db.session.execute(statement, values).scalar()
+
+
+@cache
+def _insert_unless_exists(model, dialect_name: str, conflict_columns: tuple[str, ...]):
+    return _insert(model, dialect_name).on_conflict_do_nothing(index_elements=conflict_columns).returning(model.id)
 
 
 def upsert(model):

@@ -64,9 +64,12 @@ def signal_pending(connection_id: int, org_id: int) -> None:
     """The connection has pending events: make sure a drain job is on its way. Never raises for Redis trouble
     (logged): the event is stored, and the sweep signals the connection again."""
     try:
-        redis = redis_connection()
-        redis.set(_key(connection_id, "pending"), 1, ex=PENDING_TTL_S)
-        _start_drain(redis, connection_id, org_id)
+        redis, job_id = redis_connection(), jobs.drain_job_id(connection_id)
+        pipeline = redis.pipeline(transaction=False)  # one round trip: receipts come hundreds a second
+        pipeline.set(_key(connection_id, "pending"), 1, ex=PENDING_TTL_S)
+        pipeline.set(_key(connection_id, "lease"), job_id, nx=True, ex=LEASE_S)
+        if pipeline.execute()[1]:
+            _enqueue_drain(redis, connection_id, org_id, job_id)
     except RedisError as exc:
         log.warning("webhooks: could not signal connection %s (%s); the sweep will", connection_id,
                     type(exc).__name__)
@@ -74,8 +77,13 @@ def signal_pending(connection_id: int, org_id: int) -> None:
 
 def _start_drain(redis: Redis, connection_id: int, org_id: int) -> None:
     job_id = jobs.drain_job_id(connection_id)
-    if not redis.set(_key(connection_id, "lease"), job_id, nx=True, ex=LEASE_S):
-        return  # a drain is queued or running: it reads the events after clearing "pending"
+    if redis.set(_key(connection_id, "lease"), job_id, nx=True, ex=LEASE_S):
+        _enqueue_drain(redis, connection_id, org_id, job_id)
+    # else a drain is queued or running: it reads the events after clearing "pending"
+
+
+def _enqueue_drain(redis: Redis, connection_id: int, org_id: int, job_id: str) -> None:
+    """Queue the drain job ``job_id``, whose lease was just taken (released again if Redis fails)."""
     try:
         jobs.enqueue_webhook_drain(connection_id, org_id, job_id)
     except RedisError:

@@ -6,4 +6,4 @@ from portal.access import require_member
 bp = Blueprint("guests", __name__, template_folder="templates", url_prefix="/guests")
 bp.before_request(require_member)
 
-from portal.guests import routes  # noqa: E402,F401
+from portal.guests import list_routes, routes  # noqa: E402,F401

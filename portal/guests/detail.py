@@ -4,6 +4,7 @@ The timeline shows only the guest's own checks of each order (a split order may 
 """
 from collections import defaultdict
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -11,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.guests import charts
 from portal.guests.service import merges_of
+from portal.localtime import location_zones
 from portal.models import Location, Order, OrderCheck, User
 from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestNote, GuestTag
@@ -29,6 +31,7 @@ class TimelineEntry:
     counted: bool
     net_spend_cents: int
     checks: list[OrderCheck]
+    zone: ZoneInfo  # the location's: the times of its orders are shown in it
 
 
 def profile(guest: Guest) -> dict:
@@ -123,10 +126,12 @@ def timeline(guest: Guest, page: int = 1, per_page: int = TIMELINE_PER_PAGE) -> 
     names = dict(db.session.execute(
         select(Location.id, Location.name).where(Location.id.in_({p.location_id for p in parts}))
     ).all())
+    zones = location_zones(guest.org_id)
     entries = [
         TimelineEntry(order=orders[p.order_id], location=names.get(p.location_id, ""), channel=p.channel,
                       counted=p.counted, net_spend_cents=p.net_spend_cents,
-                      checks=[c for c in orders[p.order_id].checks if c.guid in mine[p.order_id]])
+                      checks=[c for c in orders[p.order_id].checks if c.guid in mine[p.order_id]],
+                      zone=zones[p.location_id])
         for p in parts if p.order_id in orders
     ]
     return entries, has_next

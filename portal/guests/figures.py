@@ -185,6 +185,7 @@ def summarize(rows: list) -> Summary:
     locations = _locations(counted_orders)
     values = {
         "first_name": first, "last_name": last, "email": email, "phone": phone,
+        "phone_reversed": phone.lstrip("+")[::-1] if phone else None,
         "customer_guid": _latest(rows, "customer_guid"),
         "search_name": f"{first or ''} {last or ''}".strip().lower()[:512],
         "sort_name": f"{last or ''} {first or ''}".strip().lower()[:512],

@@ -17,6 +17,8 @@ from portal.models.guest_links import GuestLocation
 
 PER_PAGE = 50
 SEARCH_PINNED = 2000  # a search matching at most this many guests is sorted from its matches (see _searched)
+MIN_CONTAINS = 3  # "contains" needs a trigram on PostgreSQL (pg_trgm); shorter text matches the start
+MIN_TAIL_DIGITS = 4  # "ends with" these digits (the last 4 of a phone, as Toast Guestbook looks guests up)
 TOP = "\U0010ffff"  # sorts after any other character: ``col >= q AND col < q + TOP`` is an index range
 # URL value -> (column, label, definition key)
 SORTS = {
@@ -112,14 +114,23 @@ def filtered(org_id: int, query: ListQuery, guest_ids: Select | None = None) -> 
 
 
 def _search(text: str):
-    """Prefix match on "first last", "last first", email, or phone digits (each an index range)."""
+    """Any part of "first last" or the email (from MIN_CONTAINS characters; shorter text matches their start),
+    the start of "last first", and for digits the start of the phone or its last digits (MIN_TAIL_DIGITS or more:
+    "0101" finds +1 617 555 0101, as Toast Guestbook looks guests up)."""
     q = text.strip().lower()
-    conditions = [_prefix(Guest.search_name, q), _prefix(Guest.sort_name, q), _prefix(Guest.email, q)]
+    if len(q) >= MIN_CONTAINS:
+        pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        conditions = [Guest.search_name.like(pattern, escape="/"), Guest.email.like(pattern, escape="/")]
+    else:
+        conditions = [_prefix(Guest.search_name, q), _prefix(Guest.email, q)]
+    conditions.append(_prefix(Guest.sort_name, q))
     digits = "".join(ch for ch in q if ch.isdigit())
     if digits and len(digits) >= 3 and all(ch.isdigit() or ch in " +-().," for ch in q):
         conditions.append(_prefix(Guest.phone, "+" + digits))
         if not q.startswith("+") and not digits.startswith("1"):
             conditions.append(_prefix(Guest.phone, "+1" + digits))
+        if len(digits) >= MIN_TAIL_DIGITS and not q.startswith("+"):
+            conditions.append(_prefix(Guest.phone_reversed, digits[::-1]))
     return or_(*conditions)
 
 

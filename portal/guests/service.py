@@ -115,11 +115,17 @@ def rebuild(org_id: int, progress=None) -> int:
 # --- what people do to guests --------------------------------------------------------------------------------
 
 
-def add_tag(guest: Guest, tag: str, user_id: int | None) -> GuestTag | None:
-    """Tag a guest (idempotent). InputError on an empty or too long tag."""
-    tag = " ".join((tag or "").split()).lower()
+def clean_tag(text: str | None) -> str:
+    """A tag as stored: words single-spaced, lower-cased. InputError when empty or too long."""
+    tag = " ".join((text or "").split()).lower()
     if not tag or len(tag) > MAX_TAG:
         raise InputError(f"a tag is 1 to {MAX_TAG} characters")
+    return tag
+
+
+def add_tag(guest: Guest, tag: str, user_id: int | None) -> GuestTag | None:
+    """Tag a guest (idempotent). InputError on an empty or too long tag."""
+    tag = clean_tag(tag)
     found = db.session.scalar(select(GuestTag).where(GuestTag.guest_id == guest.id, GuestTag.tag == tag))
     if found is not None:
         return found

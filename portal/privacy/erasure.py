@@ -80,7 +80,7 @@ def erase(guest: Guest, user_id: int | None = None) -> Guest:
         for name in ("email", "phone", "customer_guid", "first_name", "last_name", "address", "vehicle"):
             setattr(row, name, None)
     _forget_links(guest, {email for email, _, _ in idents if email})
-    for name in ("first_name", "last_name", "email", "phone", "customer_guid"):
+    for name in ("first_name", "last_name", "email", "phone", "phone_reversed", "customer_guid"):
         setattr(guest, name, None)
     guest.search_name = guest.sort_name = ""
     guest.has_email = guest.has_phone = False

@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from portal.models import ROLES
@@ -9,7 +10,9 @@ ROLE_CHOICES = list(ROLES)
 
 class NewUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    # The least powerful role unless the owner chooses otherwise.
+    role = SelectField("Role", choices=[SelectChoice(role, role.capitalize()) for role in ROLES], default="marketer",
+                       validators=[DataRequired()])
 
 
 class RoleForm(FlaskForm):

@@ -15,10 +15,10 @@ def _members():
     return db.session.scalars(scoped(User).where(User.disabled_at.is_(None)).order_by(User.email)).all()
 
 
-def _render(form=None, *, error=None, created=None, password=None, status=200, fragment=False):
+def _render(form=None, *, error=None, created=None, password=None, changed=None, status=200, fragment=False):
     template = "accounts/_members.html" if fragment else "accounts/index.html"
     context = dict(form=form or NewUserForm(), members=_members(), role_form=RoleForm(), error=error,
-                   created=created, password=password)
+                   created=created, password=password, changed=changed)
     return render_template(template, **context), status
 
 
@@ -33,10 +33,11 @@ def index():
 def create():
     form = NewUserForm()
     if not form.validate_on_submit():
-        return _render(form, error=_first_error(form), status=400, fragment=True)
+        return _render(form, status=400, fragment=True)  # each message beside its field
     created, error = commit_or_error(lambda: create_user(form.email.data, org=current_org(), role=form.role.data))
-    if error:
-        return _render(form, error=error, status=400, fragment=True)
+    if error:  # a bad or taken address: the role is a choice the form already checked
+        form.email.errors = [_sentence(error)]
+        return _render(form, status=400, fragment=True)
     user, password = created
     return _render(created=user, password=password, fragment=True)
 
@@ -49,7 +50,9 @@ def update_role(user_id):
     if not form.validate_on_submit():
         return _render(error=_first_error(form), status=400, fragment=True)
     _, error = commit_or_error(lambda: change_role(current_user, user, form.role.data))
-    return _render(error=error, status=400 if error else 200, fragment=True)
+    if error:
+        return _render(error=_sentence(error), status=400, fragment=True)
+    return _render(changed=user, fragment=True)
 
 
 @bp.post("/<int:user_id>/remove")
@@ -57,7 +60,12 @@ def update_role(user_id):
 def remove(user_id):
     user = get_or_404(User, user_id)
     _, error = commit_or_error(lambda: remove_user(current_user, user))
-    return _render(error=error, status=400 if error else 200, fragment=True)
+    return _render(error=_sentence(error) if error else None, status=400 if error else 200, fragment=True)
+
+
+def _sentence(message: str) -> str:
+    """The services' messages ("a user with this email already exists") as a sentence on the page."""
+    return message[:1].upper() + message[1:].rstrip(".") + "."
 
 
 def _first_error(form) -> str:

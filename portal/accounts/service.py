@@ -97,11 +97,14 @@ def remove_user(actor: User, user: User) -> None:
 
 
 def change_role(actor: User, user: User, role: str) -> None:
-    """Change a member's role; the last owner cannot be demoted."""
+    """Change a member's role. InputError for one's own role (another owner changes it: nobody locks themselves
+    out by mistake) or an unknown role; ConflictError when the last owner would be demoted."""
     if role not in ROLES:
         raise InputError(f"role must be one of: {', '.join(ROLES)}")
     if user.is_owner and role != "owner" and active_owner_count(user.org_id) <= 1:
         raise ConflictError("an organization needs at least one owner")
+    if user.id == actor.id and role != user.role:
+        raise InputError("you cannot change your own role: ask another owner")
     if user.role != role:
         record("user.role_changed", org_id=user.org_id, target=user, actor=actor,
                details={"from": user.role, "to": role})

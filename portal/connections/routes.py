@@ -4,6 +4,7 @@ from portal.access import owner_required
 from portal.connections import bp, service
 from portal.connections.forms import ConnectionForm, DiscoverForm, ReconnectForm
 from portal.connections.views import connection_summary
+from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import db
 from portal.htmx import template
@@ -74,7 +75,7 @@ def connect(connection_id):
 
     connected, error = commit_or_error(connect_picked)
     if error:
-        return render_template("_error_fragment.html", message=error), 400
+        return error_response(400, error)
     for location in connected:
         runs.start(location, runs.CONFIG, at_front=True)
         runs.start(location, runs.BACKFILL)
@@ -102,5 +103,5 @@ def sync(location_id):
     try:
         runs.start(location, kind, at_front=True)
     except InputError as exc:
-        return render_template("_error_fragment.html", message=str(exc)), 409
+        return error_response(409, str(exc))
     return render_template("connections/_status.html", summaries=_summaries())

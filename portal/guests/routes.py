@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from portal.access import blocked_while_impersonating, owner_required
 from portal.htmx import redirect_page, template, wants_fragment
+from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests import bp, charts, detail, export, service
@@ -119,7 +120,7 @@ def merge(duplicate_id):
     duplicate = get_or_404(GuestDuplicate, duplicate_id)
     guest, error = commit_or_error(lambda: service.merge(duplicate, current_user.id))
     if error:
-        return render_template("_error_fragment.html", message=error), 400
+        return error_response(400, error)
     return redirect_page(url_for("guests.show", guest_id=guest.id))  # both guests' pages changed
 
 
@@ -129,6 +130,6 @@ def unmerge(merge_id):
     record = get_or_404(GuestMerge, merge_id)
     _, error = commit_or_error(lambda: service.unmerge(record, current_user.id))
     if error:
-        return render_template("_error_fragment.html", message=error), 400
+        return error_response(400, error)
     return redirect_page(url_for("guests.duplicates"))
 

@@ -3,6 +3,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating, owner_required
+from portal.errorpages import error_response
 from portal.extensions import csrf, db
 from portal.htmx import redirect_page, template, wants_fragment
 from portal.models import Guest
@@ -39,10 +40,7 @@ def erase(guest_id):
     """Owner only: erase the guest after typing the confirmation word."""
     guest = get_or_404(Guest, guest_id)
     if request.form.get("confirm", "").strip() != CONFIRM_WORD:
-        message = f"Type {CONFIRM_WORD} to confirm the erasure."
-        if wants_fragment():
-            return render_template("_error_fragment.html", message=message), 400
-        return render_template("error.html", status=400, message=message), 400
+        return error_response(400, f"Type {CONFIRM_WORD} to confirm the erasure.")
     erasure.erase(guest, current_user.id)
     db.session.commit()
     return redirect_page(url_for("guests.show", guest_id=guest.id))

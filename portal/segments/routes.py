@@ -4,6 +4,7 @@ from flask import Response, abort, redirect, render_template, request, stream_wi
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating
+from portal.errorpages import error_response
 from portal.extensions import db
 from portal.models import Segment
 from portal.segments import bp, exports, form, service
@@ -89,7 +90,7 @@ def delete(segment_id):
     segment = get_or_404(Segment, segment_id)
     _, error = commit_or_error(lambda: service.delete_segment(segment))
     if error:
-        return render_template("_error_fragment.html", message=error), 409
+        return error_response(409, error)
     return redirect(url_for("segments.index"), code=303)
 
 

@@ -71,3 +71,43 @@ def test_members_get_404_on_the_tenant_list(web, two_orgs):
 def test_support_user_without_an_organization_is_sent_to_the_tenant_list(web, session):
     web.login(factories.SupportUserFactory())
     assert web.client.get("/").headers["Location"] == "/support/tenants"
+
+
+def test_add_a_user_offers_marketer_first(web, two_orgs):
+    web.login(two_orgs["owner_a"])
+    page = web.client.get("/settings/users/").get_data(as_text=True)
+    add_form = page[page.index("Add a user"):]
+    assert '<option selected value="marketer">' in add_form
+
+
+def test_a_bad_or_taken_email_is_shown_beside_the_email_field(web, two_orgs):
+    web.login(two_orgs["owner_a"])
+    for email, message in (("not-an-address", "Enter a valid email address."),
+                           (two_orgs["owner_b"].email, "A user with this email already exists.")):
+        response = web.htmx_post("/settings/users/", {"email": email, "role": "marketer"})
+        assert response.status_code == 400
+        form = response.get_data(as_text=True).split("Add a user")[1]
+        assert f'<span class="field-error">{message}</span>' in form
+        assert form.index('name="email"') < form.index(message) < form.index('name="role"')
+
+
+def test_an_owner_cannot_demote_themselves_even_beside_another_owner(web, two_orgs, session):
+    owner = two_orgs["owner_a"]
+    factories.UserFactory(organization=two_orgs["a"], role="owner")
+    session.commit()
+    web.login(owner)
+    response = web.htmx_post(f"/settings/users/{owner.id}/role", {"role": "marketer"})
+    assert response.status_code == 400
+    assert "You cannot change your own role: ask another owner." in response.get_data(as_text=True)
+    session.refresh(owner)
+    assert owner.role == "owner"
+
+
+def test_a_role_change_asks_first_and_confirms_after(web, two_orgs, session):
+    owner, marketer = two_orgs["owner_a"], two_orgs["marketer_a"]
+    web.login(owner)
+    page = web.client.get("/settings/users/").get_data(as_text=True)
+    assert f'hx-confirm="Change the role of {marketer.email}?"' in page
+    assert f'aria-label="Role of {owner.email}"' not in page  # no control that would only be refused
+    response = web.htmx_post(f"/settings/users/{marketer.id}/role", {"role": "owner"})
+    assert f"{marketer.email} is now an owner." in response.get_data(as_text=True)

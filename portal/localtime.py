@@ -4,7 +4,7 @@ notes, audit): the zone most of its locations report, ties broken by name; UTC w
 """
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.extensions import db
 from portal.models import Location
@@ -20,12 +20,16 @@ def zone_named(name: str | None) -> ZoneInfo:
         return UTC
 
 
+# The name of the organization's zone (parameter ``org``), as a subquery other statements can carry along.
+ORG_ZONE_NAME = (
+    select(Location.time_zone).where(Location.org_id == bindparam("org"), Location.time_zone.is_not(None))
+    .group_by(Location.time_zone).order_by(func.count().desc(), Location.time_zone).limit(1).scalar_subquery()
+)
+
+
 def organization_zone(org_id: int) -> ZoneInfo:
     """The organization's time zone: the one most of its locations report (ties: the first by name)."""
-    name = db.session.scalar(
-        select(Location.time_zone).where(Location.org_id == org_id, Location.time_zone.is_not(None))
-        .group_by(Location.time_zone).order_by(func.count().desc(), Location.time_zone).limit(1))
-    return zone_named(name)
+    return zone_named(db.session.scalar(select(ORG_ZONE_NAME), {"org": org_id}))
 
 
 def location_zones(org_id: int) -> dict[int, ZoneInfo]:

@@ -73,7 +73,8 @@ ROWS = select(
     _gc.guest_id, _gc.order_id, _gc.location_id, _gc.check_guid, _gc.email, _gc.phone, _gc.customer_guid,
     _gc.first_name, _gc.last_name, _gc.opened_at, _gc.channel, _gc.counted, _gc.net_cents, _gc.tip_cents,
     _gc.server_guid, _gc.server_name, _gc.address, _gc.vehicle, _gc["items"], _gc.card_types,
-    _guest.c.profile_digest, Location.__table__.c.slot.label("location_slot"),
+    _guest.c.profile_digest, _guest.c.first_order_at.label("guest_first_order_at"),
+    Location.__table__.c.slot.label("location_slot"),
 ).join_from(GuestCheck.__table__, _guest, _guest.c.id == _gc.guest_id).outerjoin(
     Location.__table__, Location.__table__.c.id == _gc.location_id,
 ).where(_gc.org_id == bindparam("org"), _gc.guest_id.in_(expanding("ids")))
@@ -84,7 +85,7 @@ DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id
 
 
 def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False,
-              grown: dict[int, set[int]] | None = None, writes: CheckWrites | None = None) -> None:
+              grown: dict[int, set[int]] | None = None, writes: CheckWrites | None = None) -> set[datetime]:
     """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
     (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
 
@@ -97,17 +98,20 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
 
     ``writes``: the batch's ``guest_checks`` writes, made here in the same round trip as the figures' writes and
     counted before they are in the table.
+
+    Returns the first visits that moved (old and new ``first_order_at``): the dashboard's days to recompute.
     """
     ids = sorted(g for g in guest_ids if g is not None)
     writes = writes or CheckWrites()
     if not ids and not writes:
-        return
+        return set()
     db.session.flush()
     conn = db.session.connection()
-    rows, stored = defaultdict(list), {}
+    rows, stored, first_visits = defaultdict(list), {}, {}
     for row in conn.execute(ROWS, {"org": org_id, "ids": ids}) if ids else ():
         rows[row.guest_id].append(row)
         stored[row.guest_id] = row.profile_digest
+        first_visits[row.guest_id] = row.guest_first_order_at
     writes.overlay(rows)
     now = utcnow()
     figures = []
@@ -133,6 +137,9 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
                 if gained is None:
                     rewrite[model][0].append(guest_id)
                 rewrite[model][1].extend({"guest_id": guest_id, "org_id": org_id, **row} for row in new_rows)
+    # First visits that moved (the stored one and the new one): days the dashboard recomputes.
+    moved = {moment for row in figures if first_visits.get(row["b_id"]) != row["first_order_at"]
+             for moment in (first_visits.get(row["b_id"]), row["first_order_at"]) if moment is not None}
     if figures or writes:
         with pipelined(conn):
             writes.execute(conn)
@@ -140,6 +147,8 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
                 conn.execute(UPDATE_GUEST, figures)
                 _rewrite(conn, rewrite, order_ids)
         expire_loaded(Guest, [row["b_id"] for row in figures])
+    return moved
+
 
 
 def _contributed(parts: tuple, rows: list, orders: set[int]) -> tuple:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, exists, literal, null, select, union_all
 
 from portal.dbutil import expanding
 from portal.extensions import db
+from portal.localtime import ORG_ZONE_NAME
 from portal.models import CheckPayment, CheckSelection, DiningOption, Employee, Location, MenuItem, Order, OrderCheck
 from portal.models.guest import GuestCheck
 from portal.models.privacy import ErasedIdentifier, MarketingSuppression
@@ -35,10 +36,12 @@ CHECK_COLUMNS = (_c.id, _c.guid, _c.amount_cents, _c.voided, _c.deleted, _c.cust
                  _c.customer_last_name, _c.customer_email, _c.customer_phone, _c.customer_phone_country_code)
 ORDER_NAMES = tuple(column.name for column in ORDER_COLUMNS)
 CHECK_NAMES = tuple(column.name for column in CHECK_COLUMNS)
-# Whether the organization has erased identifiers and a suppression list (the screenings a batch needs), on the
-# one row the orders are joined to: a row even when none of the orders exists any more.
+# Whether the organization has erased identifiers and a suppression list (the screenings a batch needs), and its
+# time zone (the dashboard's days), on the one row the orders are joined to: a row even when none of the orders
+# exists any more.
 _lists = select(exists().where(ErasedIdentifier.org_id == bindparam("org")).label("erased"),
-                exists().where(MarketingSuppression.org_id == bindparam("org")).label("suppressed")).subquery()
+                exists().where(MarketingSuppression.org_id == bindparam("org")).label("suppressed"),
+                ORG_ZONE_NAME.label("time_zone")).subquery()
 ORDERS = (
     select(_lists, *ORDER_COLUMNS, *(column.label(f"check_{column.name}") for column in CHECK_COLUMNS))
     .select_from(_lists)
@@ -72,6 +75,7 @@ GUEST_CHECKS = select(GuestCheck.__table__).where(_gc.org_id == bindparam("org")
 class Screening:
     erased: bool  # the organization erased guests: scrub the orders' customers first
     suppressed: bool  # it has a suppression list: apply it to the guests the orders touch
+    time_zone: str | None = None  # the organization's (portal.localtime)
 
 
 def orders(org_id: int, ids: list[int]) -> tuple[Screening, list[SimpleNamespace]]:
@@ -83,7 +87,8 @@ def orders(org_id: int, ids: list[int]) -> tuple[Screening, list[SimpleNamespace
     found: dict[int, SimpleNamespace] = {}
     with_customer = {}
     rows = conn.execute(ORDERS, {"org": org_id, "ids": ids}).all()
-    screening = Screening(erased=bool(rows[0].erased), suppressed=bool(rows[0].suppressed))
+    screening = Screening(erased=bool(rows[0].erased), suppressed=bool(rows[0].suppressed),
+                          time_zone=rows[0].time_zone)
     start, width = len(_lists.c), len(_lists.c) + len(ORDER_NAMES)
     for row in rows:
         if row.id is None:

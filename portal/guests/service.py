@@ -3,16 +3,19 @@
 Nothing here commits: callers (sync jobs, views, the CLI) own the transaction. Nothing here logs guest PII.
 What rewrites guests first takes the organization's lock (portal.dbutil.lock_organization): one writer at a time.
 """
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from portal.audit import service as audit
 from portal.dbutil import lock_organization
 from portal.errors import InputError
 from portal.extensions import db
-from portal.guests import figures, loading
+from portal.guests import daily, figures, loading
 from portal.guests.check_writes import CheckWrites
 from portal.guests.checks import check_facts
 from portal.guests.resolution import Seeds, attach_known, resolve
+from portal.localtime import zone_named
 from portal.models import Order
 from portal.models.base import utcnow
 from portal.models.guest import Guest, GuestCheck
@@ -34,11 +37,16 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
     """
     lock_organization(db.session, org_id)
     ids = sorted(set(order_ids))
+    moments, zone = set(), None
     for start in range(0, len(ids), BATCH):
-        _apply_batch(org_id, ids[start:start + BATCH])
+        changed, zone = _apply_batch(org_id, ids[start:start + BATCH])
+        moments |= changed
+    daily.refresh(org_id, moments, zone)
 
 
-def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
+def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> tuple[set, ZoneInfo]:
+    """Apply one batch of orders. Returns the moments whose dashboard days changed (``portal.guests.daily``) and
+    the organization's time zone."""
     db.session.flush()  # the orders just written, and any guest change of the caller, before Core reads them
     screening, orders = loading.orders(org_id, ids)
     if screening.erased and erasure.scrub_orders(org_id, ids):
@@ -67,9 +75,14 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> None:
         if values["guest_id"] in only_gained:
             grown.setdefault(values["guest_id"], set()).add(values["order_id"])
     touched |= resolved | fast.changed
-    figures.recompute(org_id, touched - {None}, order_ids, force=force, grown=grown, writes=writes)
+    moved_first_visits = figures.recompute(org_id, touched - {None}, order_ids, force=force, grown=grown,
+                                           writes=writes)
     if screening.suppressed:
         consent.apply_suppressions(org_id, touched)
+    opened = {order.id: order.opened_at for order in orders}
+    moments = moved_first_visits | {opened[i] for i in order_ids if i in opened}
+    moments |= daily.order_moments(org_id, order_ids - set(opened))  # orders that moved between guests
+    return moments, zone_named(screening.time_zone)
 
 
 def _update_existing(existing: dict, fresh: dict, writes: CheckWrites) -> tuple[Seeds, set]:
@@ -109,6 +122,7 @@ def rebuild(org_id: int, progress=None) -> int:
         _apply_batch(org_id, order_ids[start:start + BATCH], force=True)
         if progress is not None:
             progress(min(start + BATCH, len(order_ids)), len(order_ids))
+    daily.rebuild(org_id)
     return len(order_ids)
 
 
@@ -192,7 +206,8 @@ def _reresolve(org_id: int, emails: set[str]) -> None:
     db.session.flush()
     seeds = Seeds(emails=set(emails))
     outcome = resolve(org_id, seeds, previous=set())
-    figures.recompute(org_id, outcome.changed, outcome.moved_orders)
+    moved_first_visits = figures.recompute(org_id, outcome.changed, outcome.moved_orders)
+    daily.refresh(org_id, moved_first_visits | daily.order_moments(org_id, outcome.moved_orders))
 
 
 def merges_of(guest: Guest) -> list[GuestMerge]:

@@ -2,7 +2,7 @@
 
 Each row is recomputed whole from orders and ``guest_orders`` whenever an order of that day (or the first visit of a
 guest of that day) changes, so re-versions, voids and merges leave it equal to a recomputation. Days are the
-organization's local days (``portal.guests.daily.time_zone``).
+organization's local days (``portal.localtime.organization_zone``).
 """
 from datetime import date
 

@@ -83,6 +83,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(privacy_bp)
     app.register_blueprint(unsubscribe_bp)
+    from portal.audiences import bp as audiences_bp, webhooks_bp as audience_webhooks_bp
+
+    app.register_blueprint(audiences_bp)
+    app.register_blueprint(audience_webhooks_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -114,6 +118,7 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     """The ``flask`` command groups. A command that needs a feature above its group's joins the group here."""
     from portal.accounts.cli import demo_cli, org_cli, user_cli
+    from portal.audiences.cli import audiences_cli
     from portal.connections.cli import connect
     from portal.guests.cli import guests_cli
     from portal.impersonation.cli import grant_support_write
@@ -123,5 +128,5 @@ def _register_commands(app: Flask) -> None:
     user_cli.add_command(grant_support_write)
     toast_cli.add_command(connect)
     guests_cli.add_command(export_guests)
-    for group in (org_cli, user_cli, demo_cli, toast_cli, segments_cli, guests_cli):
+    for group in (org_cli, user_cli, demo_cli, toast_cli, segments_cli, guests_cli, audiences_cli):
         app.cli.add_command(group)

@@ -28,6 +28,8 @@ DEAD = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 CONFIG_RETRY = Retry(max=3, interval=[30, 120, 600])  # Toast 429/5xx/timeouts during a configuration refresh
 FIT_RETRY = Retry(max=2, interval=[60, 600])  # a lock, a dropped connection, a guest merged away meanwhile
 FIT_TIMEOUT = 2 * 3600
+AUDIENCE_RETRY = Retry(max=5, interval=[15, 60, 120, 300, 600])  # a destination's 429s/5xx after the client's retries
+AUDIENCE_TIMEOUT = 3 * 3600
 STEP_TIMEOUT = 120  # one order page: a request (30 s timeout) and its store
 DRAIN_TIMEOUT = 600
 
@@ -126,4 +128,17 @@ def enqueue_fit(org_id: int) -> bool:
     organization at a time: the nightly run, an owner's "Refit now" and the end of a backfill never overlap."""
     job = enqueue_unique("workers.models.fit_organization_job", org_id, job_id=fit_job_id(org_id), org_id=org_id,
                          queue=MODELS, retry=FIT_RETRY, result_ttl=0, job_timeout=FIT_TIMEOUT)
+    return job is not None
+
+
+def audience_job_id(sync_id: int) -> str:
+    return f"audiences-run-{sync_id}"
+
+
+def enqueue_audience_run(org_id: int, sync_id: int, run_id: int) -> bool:
+    """Queue the run of an audience sync; False when the sync's job is already queued or running. One job per sync
+    at a time; a retry resumes the run from its last checkpoint."""
+    job = enqueue_unique("workers.audiences.audience_run_job", run_id, job_id=audience_job_id(sync_id), org_id=org_id,
+                         retry=AUDIENCE_RETRY, result_ttl=0, job_timeout=AUDIENCE_TIMEOUT,
+                         meta={"run_id": run_id})
     return job is not None

@@ -1,0 +1,128 @@
+"""Klaviyo: membership of a synced segment is membership of the destination list.
+
+* Adds and updates go through bulk profile import jobs (at most 10,000 profiles / 5 MB each) with the list as their
+  relationship; the job is polled until it completes, its import errors become rejected records, and the Klaviyo
+  profile ids of its profiles are kept (removal needs them).
+* Importing a profile never subscribes it: Klaviyo consent changes only through its subscription endpoints, which
+  this sync never calls (never create consent); Klaviyo's suppressions are read back first (``optouts``).
+* Removal takes profiles this sync put in the list out of it (at most 1,000 ids per call); it never deletes or
+  unsubscribes them.
+"""
+import json
+import time
+
+from portal.audiences import clients, diff, optouts
+from portal.audiences.fields import FIELDS
+from portal.extensions import db
+from portal.models import AudienceMember
+from portal.models.base import utcnow
+
+POLL_WAITS = (0.2, 0.5, 1, 2, 3, 5)  # seconds between job polls, growing
+
+
+def external_id(org_id: int, guest_id: int) -> str:
+    return f"tablecloth-{org_id}-{guest_id}"
+
+
+def prepare(ctx) -> None:
+    optouts.poll_destination(ctx.destination, ctx.client)  # opt-outs made there leave before anything is sent
+    ctx.checkpoint()
+
+
+def plan(ctx):
+    return diff.plan(ctx.sync, json.loads(ctx.sync.fields_json), lambda member: "")
+
+
+def send(ctx, work) -> None:
+    snapshot = work.snapshot
+    rows = {row.guest_id: row for row in work.upserts + work.tags}.values()
+    for chunk in _import_chunks(ctx, list(rows)):
+        _import(ctx, chunk, snapshot)
+    leavers = [m for m in work.removals if m.remote_id]
+    for start in range(0, len(leavers), clients.KLAVIYO_REMOVE_MAX):
+        chunk = leavers[start:start + clients.KLAVIYO_REMOVE_MAX]
+        ctx.client.remove_from_list(ctx.destination.list_id, [m.remote_id for m in chunk])
+        for member in chunk:
+            member.in_list = False
+        ctx.checkpoint(removed=len(chunk))
+
+
+def _profile(ctx, row) -> dict:
+    attributes = {"email": row.email, "external_id": external_id(ctx.sync.org_id, row.guest_id)}
+    for key, value in row.values.items():
+        name = FIELDS[key].klaviyo
+        if name.startswith("properties."):
+            attributes.setdefault("properties", {})[name.split(".", 1)[1]] = value
+        elif value not in ("", None):
+            attributes[name] = value
+    return {"type": "profile", "attributes": attributes}
+
+
+def _import_chunks(ctx, rows):
+    """Chunks within both limits: 10,000 profiles and 5 MB of request body (with room for the envelope)."""
+    chunk, size = [], 0
+    for row in rows:
+        profile = _profile(ctx, row)
+        length = len(json.dumps(profile)) + 1
+        if chunk and (len(chunk) >= clients.KLAVIYO_IMPORT_MAX or size + length > clients.KLAVIYO_IMPORT_BYTES - 4096):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((row, profile))
+        size += length
+    if chunk:
+        yield chunk
+
+
+def _import(ctx, chunk, snapshot) -> None:
+    """One import job: send, wait for it, keep the profile ids and the rejected rows; checkpointed."""
+    for row, _ in chunk:
+        member = snapshot.get(row.guest_id)
+        if member is None:
+            member = snapshot[row.guest_id] = AudienceMember(sync_id=ctx.sync.id, guest_id=row.guest_id,
+                                                             created_by_sync=False, in_list=False)
+            db.session.add(member)
+        member.pending = True
+    ctx.checkpoint()
+    client = ctx.client
+    job_id = client.import_profiles(ctx.destination.list_id, [profile for _, profile in chunk])
+    job = _wait(client, job_id)
+    by_email = {row.email: row for row, _ in chunk}
+    failed = {}
+    if job.get("failed_count"):
+        for error in client.import_errors(job_id):
+            attributes = error.get("attributes") or {}
+            email = ((attributes.get("original_payload") or {}).get("email") or "").lower()
+            if email in by_email:
+                failed[by_email[email].guest_id] = (attributes.get("code") or "invalid",
+                                                    attributes.get("detail") or attributes.get("title") or "refused")
+    ids = client.import_job_profiles(job_id)  # external id -> Klaviyo profile id
+    added = updated = 0
+    for row, _ in chunk:
+        member = snapshot[row.guest_id]
+        member.pending, member.updated_at = False, utcnow()
+        if row.guest_id in failed:
+            code, reason = failed[row.guest_id]
+            ctx.reject(row.guest_id, code, reason)
+            member.remote_status, member.fingerprint = "rejected", row.fingerprint
+            continue
+        was_listed = member.in_list
+        member.remote_id = ids.get(external_id(ctx.sync.org_id, row.guest_id)) or member.remote_id
+        if not was_listed:
+            member.created_by_sync = member.created_by_sync or member.remote_status is None
+            added += 1
+        else:
+            updated += 1
+        member.in_list, member.remote_status, member.fingerprint = True, "listed", row.fingerprint
+    ctx.checkpoint(added=added, updated=updated, rejected=len(failed))
+
+
+def _wait(client, job_id: str) -> dict:
+    """Poll the job until Klaviyo completes it; a cancelled job is a RetryableError (the chunk is sent again)."""
+    for attempt in range(600):
+        job = client.import_job(job_id)
+        if job.get("status") == "complete":
+            return job
+        if job.get("status") == "cancelled":
+            raise clients.RetryableError("Klaviyo cancelled an import job")
+        time.sleep(POLL_WAITS[min(attempt, len(POLL_WAITS) - 1)])
+    raise clients.RetryableError("a Klaviyo import job did not complete in time")

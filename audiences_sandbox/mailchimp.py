@@ -8,6 +8,8 @@
   cleaned member is never made ``subscribed`` again by the API).
 * ``POST /3.0/lists/{id}/segments`` creates a static segment (a tag); ``POST /3.0/lists/{id}/segments/{seg}``
   takes ``members_to_add`` / ``members_to_remove``, at most 500 each.
+* ``DELETE /3.0/lists/{id}/segments/{seg}/members/{hash}`` (untag one member) and
+  ``POST /3.0/lists/{id}/members/{hash}/actions/delete-permanent`` (erase one).
 * Merge fields (``GET``/``POST /3.0/lists/{id}/merge-fields``), list webhooks (``POST /3.0/lists/{id}/webhooks``,
   sent form-encoded as Mailchimp does when a member unsubscribes or is cleaned).
 * Errors are ``application/problem+json`` (type, title, status, detail, instance).
@@ -220,6 +222,31 @@ def create_mailchimp_app(*, api_key: str | None = None, list_id: str = "a1b2c3d4
         errors = [{"email_addresses": strangers, "error": "Email addresses do not belong to list"}] if strangers else []
         return jsonify({"members_added": added, "members_removed": removed, "errors": errors,
                         "total_added": len(added), "total_removed": len(removed), "error_count": len(strangers)})
+
+    @app.delete("/3.0/lists/<list_id>/segments/<segment_id>/members/<key>")
+    @guarded
+    def segment_member_delete(list_id, segment_id, key):
+        if (missing := known_list(list_id)) is not None:
+            return missing
+        with state.lock:
+            segment = state.segments.get(segment_id)
+            if segment is None or key not in segment["members"]:
+                return problem(404, "Resource Not Found", "The requested resource could not be found.")
+            segment["members"].discard(key)
+        return "", 204
+
+    @app.post("/3.0/lists/<list_id>/members/<key>/actions/delete-permanent")
+    @guarded
+    def delete_permanent(list_id, key):
+        """Erase the member for good (its history too); it cannot be re-imported through the API."""
+        if (missing := known_list(list_id)) is not None:
+            return missing
+        with state.lock:
+            if state.members.pop(key, None) is None:
+                return problem(404, "Resource Not Found", "The requested resource could not be found.")
+            for segment in state.segments.values():
+                segment["members"].discard(key)
+        return "", 204
 
     @app.post("/3.0/lists/<list_id>/webhooks")
     @guarded

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from portal.audiences import clients, runs, service
 from portal.models import AudienceMember, AudienceRejection, AudienceRun, Guest
 from portal.models.privacy import MarketingSuppression
-from portal.privacy import consent
+from portal.privacy import consent, erasure
 from tests.audiences.conftest import add_guest, connect
 from tests.jobs import work
 
@@ -177,3 +177,20 @@ def test_resumes_after_a_kill_without_sending_finished_chunks_again(world, commi
     assert len(batches) == 4  # chunks 1-2 were not sent again; chunk 3 once more (its answer was lost)
     ours = committed.scalars(select(AudienceMember.created_by_sync).where(AudienceMember.sync_id == sync.id)).all()
     assert all(ours)  # the lost chunk's echo (ERROR_CONTACT_EXISTS) is recognised as our own write
+
+
+def test_an_erased_guest_leaves_by_subscriber_hash_and_is_deleted_when_the_sync_created_it(world, committed, mailchimp):
+    org, segment = world["org"], world["segment"]
+    gone = add_guest(org, 1)
+    add_guest(org, 2)
+    destination = connect(org, mailchimp)
+    sync = service.sync_for(segment, destination, ["first_name"])
+    committed.commit()
+    run_once(committed, sync)
+    erasure.erase(committed.get(Guest, gone.id))
+    committed.commit()
+    run = run_once(committed, sync)
+    assert run.removed == 1
+    held = members(mailchimp)
+    assert "guest1@example.com" not in held and held["guest2@example.com"]["tags"] == ["Tablecloth: Regulars"]
+    assert committed.get(AudienceMember, (sync.id, gone.id)) is None  # nothing of it kept here either

@@ -213,7 +213,8 @@ def _job_body(state: KlaviyoState, job_id: str) -> dict:
             _process(state, job)
         status = "complete" if job["done"] else "processing" if age >= state.job_seconds / 2 else "queued"
         total = len(job["profiles"])
-        return {"type": "profile-bulk-import-job", "id": job_id, "attributes": {
+        return {"type": "profile-bulk-import-job", "id": job_id,
+                "links": {"self": f"{request.url_root}api/profile-bulk-import-jobs/{job_id}"}, "attributes": {
             "status": status, "total_count": total,
             "completed_count": total - len(job["errors"]) if job["done"] else 0,
             "failed_count": len(job["errors"]) if job["done"] else 0,

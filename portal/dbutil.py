@@ -128,11 +128,19 @@ def is_lock_error(exc: BaseException | None) -> bool:
     return getattr(original, "sqlstate", None) in _PG_BUSY_STATES
 
 
+# Tables a migration makes for one database's own search index, outside the models: SQLite's FTS5 guest_search
+# (and the shadow tables FTS5 keeps beside it).
+INDEX_TABLES = ("guest_search",)
+
+
 def declared_for(dialect_name: str):
     """Alembic ``include_object``: schema items declared for another database only (``.ddl_if(dialect=...)``, such
-    as PostgreSQL's trigram indexes) are not expected on this one when models and database are compared."""
+    as PostgreSQL's trigram indexes) are not expected on this one when models and database are compared, and the
+    ``INDEX_TABLES`` are no model's."""
 
-    def include(obj, _name, type_, _reflected, _compare_to) -> bool:
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table" and reflected and compare_to is None and name.startswith(INDEX_TABLES):
+            return False
         only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
         return type_ != "index" or only_on in (None, dialect_name)
 

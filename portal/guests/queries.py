@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Iterator
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, column, exists, func, or_, select, table, union
 from portal.extensions import db
 from portal.models import Location
 from portal.models.guest import Guest
@@ -19,6 +19,7 @@ PER_PAGE = 50
 SEARCH_PINNED = 2000  # a search matching at most this many guests is sorted from its matches (see _searched)
 MIN_CONTAINS = 3  # "contains" needs a trigram on PostgreSQL (pg_trgm); shorter text matches the start
 MIN_TAIL_DIGITS = 4  # "ends with" these digits (the last 4 of a phone, as Toast Guestbook looks guests up)
+GUEST_SEARCH = table("guest_search", column("rowid"), column("guest_search"))  # SQLite only (migration 0017)
 TOP = "\U0010ffff"  # sorts after any other character: ``col >= q AND col < q + TOP`` is an index range
 # URL value -> (column, label, definition key)
 SORTS = {
@@ -114,24 +115,37 @@ def filtered(org_id: int, query: ListQuery, guest_ids: Select | None = None) -> 
 
 
 def _search(text: str):
+    return or_(*_search_terms(text))
+
+
+def _search_terms(text: str) -> list:
     """Any part of "first last" or the email (from MIN_CONTAINS characters; shorter text matches their start),
     the start of "last first", and for digits the start of the phone or its last digits (MIN_TAIL_DIGITS or more:
-    "0101" finds +1 617 555 0101, as Toast Guestbook looks guests up)."""
+    "0101" finds +1 617 555 0101, as Toast Guestbook looks guests up). Each term reads an index on its own."""
     q = text.strip().lower()
     if len(q) >= MIN_CONTAINS:
-        pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-        conditions = [Guest.search_name.like(pattern, escape="/"), Guest.email.like(pattern, escape="/")]
+        terms = _contains(q)
     else:
-        conditions = [_prefix(Guest.search_name, q), _prefix(Guest.email, q)]
-    conditions.append(_prefix(Guest.sort_name, q))
+        terms = [_prefix(Guest.search_name, q), _prefix(Guest.email, q)]
+    terms.append(_prefix(Guest.sort_name, q))
     digits = "".join(ch for ch in q if ch.isdigit())
     if digits and len(digits) >= 3 and all(ch.isdigit() or ch in " +-().," for ch in q):
-        conditions.append(_prefix(Guest.phone, "+" + digits))
+        terms.append(_prefix(Guest.phone, "+" + digits))
         if not q.startswith("+") and not digits.startswith("1"):
-            conditions.append(_prefix(Guest.phone, "+1" + digits))
+            terms.append(_prefix(Guest.phone, "+1" + digits))
         if len(digits) >= MIN_TAIL_DIGITS and not q.startswith("+"):
-            conditions.append(_prefix(Guest.phone_reversed, digits[::-1]))
-    return or_(*conditions)
+            terms.append(_prefix(Guest.phone_reversed, digits[::-1]))
+    return terms
+
+
+def _contains(q: str) -> list:
+    """"Name or email contains q": LIKE through pg_trgm's GIN indexes on PostgreSQL, the FTS5 trigram table
+    ``guest_search`` (migration 0017: a phrase of trigrams is a substring) on SQLite."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + q.replace('"', '""') + '"'
+        return [Guest.id.in_(select(GUEST_SEARCH.c.rowid).where(GUEST_SEARCH.c.guest_search.op("MATCH")(phrase)))]
+    pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return [Guest.search_name.like(pattern, escape="/"), Guest.email.like(pattern, escape="/")]
 
 
 def _prefix(column, value: str):
@@ -160,9 +174,8 @@ def _searched(org_id: int, query: ListQuery, guest_ids: Select | None) -> Select
     base = filtered(org_id, query, guest_ids)
     if not query.q:
         return base
-    matched = db.session.scalars(
-        select(Guest.id).where(Guest.org_id == org_id, _search(query.q)).limit(SEARCH_PINNED + 1)
-    ).all()
+    matches = union(*(select(Guest.id).where(Guest.org_id == org_id, term) for term in _search_terms(query.q)))
+    matched = db.session.scalars(select(matches.subquery().c.id).limit(SEARCH_PINNED + 1)).all()
     if len(matched) > SEARCH_PINNED:
         return base
     return filtered(org_id, replace(query, q=""), guest_ids).where(Guest.id.in_(matched))
@@ -197,8 +210,8 @@ def iter_guests(org_id: int, query: ListQuery, guest_ids: Select | None = None, 
             yield list(part)
 
 
-def location_guids(guest_ids: list[int]) -> dict[int, list[str]]:
-    """Guest id -> GUIDs of the locations of its counted orders."""
+def location_names(guest_ids: list[int]) -> dict[int, list[str]]:
+    """Guest id -> names of the locations of its counted orders (as the pages name them), by name."""
     found = defaultdict(list)
     if guest_ids:
         rows = db.session.execute(

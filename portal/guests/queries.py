@@ -169,7 +169,8 @@ def _searched(org_id: int, query: ListQuery, guest_ids: Select | None) -> Select
 
     Left to itself a planner may walk the sort index and test the search on every guest, which is right for a
     broad search ("b": matches come quickly) and a full scan for a rare one (an email). So the search indexes are
-    read first: when they match at most SEARCH_PINNED guests, the page is sorted from those ids alone.
+    read first, each search term through its own index: when they match at most SEARCH_PINNED guests, the page is
+    sorted from those ids alone.
     """
     base = filtered(org_id, query, guest_ids)
     if not query.q:
@@ -215,12 +216,12 @@ def location_names(guest_ids: list[int]) -> dict[int, list[str]]:
     found = defaultdict(list)
     if guest_ids:
         rows = db.session.execute(
-            select(GuestLocation.guest_id, Location.guid).join(Location, Location.id == GuestLocation.location_id)
-            .where(GuestLocation.guest_id.in_(guest_ids)).order_by(GuestLocation.guest_id, Location.guid)
+            select(GuestLocation.guest_id, Location).join(Location, Location.id == GuestLocation.location_id)
+            .where(GuestLocation.guest_id.in_(guest_ids))
         )
-        for guest_id, guid in rows:
-            found[guest_id].append(guid)
-    return found
+        for guest_id, location in rows:
+            found[guest_id].append(location.display_name)
+    return {guest_id: sorted(names) for guest_id, names in found.items()}
 
 
 def days_since(moment: datetime | None, as_of: date) -> int | None:

@@ -94,6 +94,12 @@ def unsubscribe_url(guest: Guest) -> str:
     return url_for("unsubscribe.confirm", token=unsubscribe_token(guest), _external=True)
 
 
+def export_unsubscribe_url(guest: Guest) -> str:
+    """The same link for an export, built outside a request (the CLI too) on ``PORTAL_BASE_URL``."""
+    path = current_app.url_map.bind("portal").build("unsubscribe.confirm", {"token": unsubscribe_token(guest)})
+    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
+
+
 def guest_for_token(token: str) -> Guest | None:
     """The guest a token names, or None for a bad signature, a malformed payload or a guest that is gone."""
     try:

@@ -38,7 +38,7 @@ def test_json_export_has_one_object_per_guest_with_exactly_the_fields(cli, two_g
     assert (ann["first_order_at"], ann["last_order_at"]) == ("2026-03-02T18:00:00Z", "2026-03-04T18:00:00Z")
     assert (ann["days_since_last_order"], ann["delivery_orders"], ann["takeout_orders"]) == (10, 1, 1)
     assert (ann["phone"], ann["locations"], ann["marketing_opt_out"]) == (
-        "+16175550101", [two_guests.location.guid], False)
+        "+16175550101", [two_guests.location.display_name], False)
 
 
 def test_csv_export_is_the_default(cli, two_guests):

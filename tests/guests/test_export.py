@@ -2,6 +2,9 @@
 import csv
 import io
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
 
 from sqlalchemy import select
 
@@ -12,7 +15,8 @@ from tests.guests.builders import BASE, check, customer, ingest, order, payment,
 
 HEADER = ("guest_id,first_name,last_name,email,phone,order_count,net_spend,avg_check,total_tips,first_order_at,"
           "last_order_at,days_since_last_order,delivery_orders,takeout_orders,curbside_orders,dine_in_orders,"
-          "delivery_spend,locations,favorite_item,marketing_opt_out,rfm_group,p_alive,expected_visits_90d,"
+          "delivery_spend,locations,favorite_item,marketing_opt_out,email_is_marketplace_relay,unsubscribe_url,"
+          "rfm_group,p_alive,expected_visits_90d,"
           "predicted_value_12m")
 
 
@@ -40,11 +44,11 @@ def test_the_csv_has_exactly_the_fields_and_exact_money(web, world):
     (row,) = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
     guest = world.guest("e:liz@example.com")
     assert row["guest_id"] == str(guest.id)
-    assert (row["first_name"], row["email"], row["phone"]) == ("Liz", "liz@example.com", "'+16175550101")
+    assert (row["first_name"], row["email"], row["phone"]) == ("Liz", "liz@example.com", "+16175550101")
     assert (row["order_count"], row["net_spend"], row["avg_check"], row["total_tips"]) == ("2", "32.15", "16.08", "3.30")
     assert (row["first_order_at"], row["last_order_at"]) == ("2026-03-02T18:00:00Z", "2026-03-03T18:00:00Z")
     assert (row["delivery_orders"], row["takeout_orders"], row["delivery_spend"]) == ("1", "1", "22.10")
-    assert sorted(row["locations"].split(";")) == sorted([world.location.guid, world.other_location.guid])
+    assert row["locations"] == "Harbor;Uptown"  # names, not Toast GUIDs
     assert (row["favorite_item"], row["marketing_opt_out"]) == ("Burger", "false")
     assert int(row["days_since_last_order"]) == (datetime.now(timezone.utc).date() - date(2026, 3, 3)).days
 
@@ -58,6 +62,39 @@ def test_cells_that_look_like_formulas_are_escaped(web, world):
     assert [(r["first_name"], r["last_name"]) for r in rows] == [
         ("'=HYPERLINK(\"http://x\")", "'+Plus"), ("'@SUM(A1)", "'-Minus")]
     assert export.safe_cell("\tcmd") == "'\tcmd" and export.safe_cell("plain") == "plain"
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("+16175550101", "+16175550101"),  # a valid phone is written as it is: SMS tools read it
+    ("+442079460958", "+442079460958"),
+    ("+1=cmd|' /C calc'!A0", "'+1=cmd|' /C calc'!A0"),  # not a phone: protected
+    ("+123", "'+123"),
+    ("-Minus", "'-Minus"),
+    ("=1+2", "'=1+2"),
+    ("\rx", "'\rx"),
+    (Decimal("-12.50"), "-12.50"),  # money we wrote: a number, never a formula
+    (-3, "-3"),
+    (["Harbor", "Uptown"], "Harbor;Uptown"),
+    ("Ann", "Ann"), (None, ""), (True, "true"),
+])
+def test_only_cells_that_could_be_formulas_are_protected(value, cell):
+    assert export.safe_cell(value) == cell
+
+
+def test_relay_addresses_are_left_out_and_every_guest_has_an_unsubscribe_link(web, world, app):
+    ingest(world.location,
+           simple(email="dd-0a1b2c3d4e@relay.example.com", first="Rita", last="R.", phone="617 555 0199"),
+           simple(email="sam@example.com", first="Sam", last="Stone"))
+    owner = factories.UserFactory(organization=world.org, role="owner")
+    rows = {r["first_name"]: r for r in csv.DictReader(io.StringIO(
+        download(web, owner, "?sort=name&dir=asc").get_data(as_text=True)))}
+    assert (rows["Rita"]["email"], rows["Rita"]["email_is_marketplace_relay"]) == ("", "true")
+    assert (rows["Sam"]["email"], rows["Sam"]["email_is_marketplace_relay"]) == ("sam@example.com", "false")
+    link = rows["Sam"]["unsubscribe_url"]
+    assert link.startswith(app.config["PORTAL_BASE_URL"] + "/u/")
+    page = web.client.get(link.removeprefix(app.config["PORTAL_BASE_URL"]))
+    assert page.status_code == 200  # the link opens the guest's own unsubscribe page
+    assert rows["Rita"]["unsubscribe_url"] != link
 
 
 def test_the_download_is_the_whole_filtered_list_and_is_audited(web, world, session):

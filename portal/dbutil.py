@@ -1,16 +1,14 @@
-"""SQL helpers: statements that differ between SQLite and PostgreSQL, behind one function each, and the pieces
-of prebuilt hot-path statements."""
+"""SQL helpers for the current session: prebuilt hot-path statements, the organization lock, busy errors. What
+differs between SQLite and PostgreSQL comes from their strategies (portal.dialects)."""
 import sqlite3
-from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.util import identity_key
 
+from portal.dialects import dialect_of
 from portal.extensions import db
-from portal.sqlite import take_write_lock
 
 
 def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> int | None:
@@ -18,37 +16,28 @@ def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> in
 
     One round trip, no savepoint, one prebuilt statement: the dedupe of hot paths (webhooks) costs nothing extra.
     """
-    statement = _insert_unless_exists(model, _dialect_name(), tuple(conflict_columns))
+    statement = _insert_unless_exists(model, dialect_of(db.session), tuple(conflict_columns))
     return db.session.execute(statement, values).scalar()
 
 
 @cache
-def _insert_unless_exists(model, dialect_name: str, conflict_columns: tuple[str, ...]):
-    return _insert(model, dialect_name).on_conflict_do_nothing(index_elements=conflict_columns).returning(model.id)
-
-
-def upsert(model):
-    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, for one row dict or many."""
-    return _upsert(model, _dialect_name())
-
-
-def _dialect_name() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _insert(model, dialect_name: str):
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    return (postgresql if dialect_name == "postgresql" else sqlite).insert(model)
+def _insert_unless_exists(model, dialect, conflict_columns: tuple[str, ...]):
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=conflict_columns).returning(model.id)
 
 
 @cache
-def _upsert(model, dialect_name: str):
-    statement = _insert(model, dialect_name)
+def _upsert(model, dialect):
+    statement = dialect.insert(model)
     keys = [column.name for column in model.__table__.primary_key]
     return statement.on_conflict_do_update(
         index_elements=keys,
         set_={column.name: statement.excluded[column.name] for column in model.__table__.c if column.name not in keys},
     )
+
+
+def upsert(model):
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, for one row dict or many."""
+    return _upsert(model, dialect_of(db.session))
 
 
 def expanding(name: str):
@@ -57,23 +46,11 @@ def expanding(name: str):
     return bindparam(name, expanding=True)
 
 
-@contextmanager
 def pipelined(conn):
-    """Send the block's statements on ``conn`` without waiting for each answer: psycopg's pipeline mode on
-    PostgreSQL (the server works while Python builds the next statement); SQLite has no round trips to save.
-
-    Only for writes whose results are not read. An error surfaces at the latest when the block ends, as the
-    same SQLAlchemy exception (IntegrityError...) that the statement would raise outside a pipeline.
-    """
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with conn.connection.driver_connection.pipeline():
-            yield
-    except dbapi_error as exc:  # raised by the pipeline's sync, outside SQLAlchemy's execute
-        raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+    """Send the block's statements on ``conn`` without waiting for each answer where the database allows it
+    (PostgreSQL's pipeline mode). Only for writes whose results are not read: an error surfaces at the latest when
+    the block ends, as the same SQLAlchemy exception (IntegrityError...) the statement would raise."""
+    return dialect_of(conn).pipelined(conn)
 
 
 def expire_loaded(model, ids) -> None:
@@ -84,36 +61,20 @@ def expire_loaded(model, ids) -> None:
             db.session.expire(obj)
 
 
-# First key of the two-key advisory locks taken by lock_organization (the second is the organization's id), so they
-# never collide with another kind of advisory lock.
-ORGANIZATION_GUESTS_LOCK = 0x6775  # "gu"
-_LOCK_ORGANIZATION = text("SELECT pg_advisory_xact_lock(:kind, :org_id)")
-_LOCKED_ORGS = "portal_locked_orgs"  # connection.info key: (root transaction, org ids it holds the lock of)
-# PostgreSQL: lock_not_available, deadlock_detected, serialization_failure.
-_PG_BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
-_SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-
-
 def lock_organization(session, org_id: int) -> None:
     """Serialize the writers of one organization's guests until the transaction ends (commit or rollback).
 
     Two pages of orders of one organization stored at once would otherwise both resolve a new guest and insert it
     (a unique violation on ``guests``), or both insert the same order. Call it before the reads the writes depend
-    on. PostgreSQL: a transaction-scoped advisory lock, taken once per transaction. SQLite: the transaction takes
-    the database's write lock now (portal.sqlite), which serializes every writer anyway.
+    on. PostgreSQL: a transaction-scoped advisory lock. SQLite: the transaction takes the database's write lock now.
     """
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        take_write_lock(connection)
-        return
-    transaction = connection.get_transaction()
-    held_by, orgs = connection.info.get(_LOCKED_ORGS, (None, set()))
-    if held_by is not transaction:
-        orgs = set()
-        connection.info[_LOCKED_ORGS] = (transaction, orgs)
-    if org_id not in orgs:
-        connection.execute(_LOCK_ORGANIZATION, {"kind": ORGANIZATION_GUESTS_LOCK, "org_id": org_id})
-        orgs.add(org_id)
+    dialect_of(connection).lock_organization(connection, org_id)
+
+
+# PostgreSQL: lock_not_available, deadlock_detected, serialization_failure.
+_PG_BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
+_SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def is_lock_error(exc: BaseException | None) -> bool:

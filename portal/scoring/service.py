@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.dbutil import lock_organization
+from portal.dialects import dialect_of
 from portal.extensions import db
 from portal.models.base import utcnow
 from portal.models.scores import GuestScore, ModelFit
@@ -86,10 +87,8 @@ def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings |
     history = (as_of - first).days if first else 0
     calibration_end = as_of - timedelta(days=min(compute.holdout_days(history), history))
     data = summaries.visit_summaries(connection, org_id, as_of, calibration_end)
-    if connection.dialect.name == "sqlite":
-        # End the read transaction (nothing is written yet): it holds the write lock (BEGIN IMMEDIATE,
-        # portal.sqlite) that syncs would wait on during the whole fit.
-        db.session.commit()
+    if dialect_of(connection).releases_read_lock_early:
+        db.session.commit()  # nothing is written yet: syncs must not wait on this transaction during the fit
     timings["read"] = time.perf_counter() - started
     scored = compute.score(data, summaries.day_number(as_of), history, summaries.day_number(calibration_end),
                            annual_discount_rate=options.annual_discount_rate, thresholds=options.thresholds)

@@ -1,12 +1,11 @@
 """Writing an organization's guest scores back in bulk: delete the old rows, insert the new ones, one transaction.
 
-PostgreSQL gets a binary COPY (the fastest way in); SQLite an executemany of one prepared INSERT.
+PostgreSQL gets a binary COPY (the fastest way in); SQLite an executemany of one prepared INSERT (portal.dialects).
 Both run on the caller's connection and transaction, so readers see either the old scores or the new ones, and
 the caller commits. Values are converted column by column (numpy -> Python lists), never per row through the ORM.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
@@ -14,6 +13,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
+from portal.dialects import dialect_of
 from portal.models.guest import Guest
 from portal.models.scores import GuestScore, ModelFit
 
@@ -45,19 +45,16 @@ def replace_scores(connection: Connection, org_id: int, scores: ScoreColumns, sc
     """Delete the organization's scores and insert ``scores`` of the guests that still exist (a merge may have
     removed some since they were read); returns the number of rows written. Call it holding the organization's
     lock (portal.dbutil.lock_organization), so that no guest goes while it writes."""
-    postgres = connection.dialect.name == "postgresql"
+    dialect = dialect_of(connection)
     scores = _of_existing_guests(connection, org_id, scores)
-    with _sqlite_cache(connection):
+    with dialect.bulk_write_cache(connection):
         connection.execute(delete(GuestScore.__table__).where(GuestScore.__table__.c.org_id == org_id))
-        stamp = scored_at if postgres else _sqlite_value(connection, "scored_at", scored_at)
+        stamp = _stored_value(connection, "scored_at", scored_at) if dialect.dates_as_text else scored_at
         total = len(scores.guest_id)
         for start in range(0, total, CHUNK):
-            rows = _rows(scores, slice(start, min(start + CHUNK, total)), org_id, stamp, dates_as_text=not postgres)
-            if postgres:
-                _copy(connection, rows)
-            else:
-                marks = ", ".join("?" * len(COLUMNS))
-                connection.exec_driver_sql(f"INSERT INTO guest_scores ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+            rows = _rows(scores, slice(start, min(start + CHUNK, total)), org_id, stamp,
+                         dates_as_text=dialect.dates_as_text)
+            dialect.write_rows(connection, "guest_scores", COLUMNS, _COLUMN_TYPES, rows)
     return total
 
 
@@ -110,37 +107,12 @@ def _floats(values: np.ndarray | None, part: slice, nothing: list) -> list:
     return [None if v != v else v for v in values[part].tolist()]  # v != v: NaN
 
 
-# Binary COPY with the column types given: psycopg then packs values in C (5x faster than text COPY here).
-_COPY_TYPES = ("bigint", "integer", "smallint", "smallint", "smallint", "varchar", "float8", "float8", "bigint",
-               "varchar", "date", "timestamptz")
+# The columns' types, for PostgreSQL's binary COPY.
+_COLUMN_TYPES = ("bigint", "integer", "smallint", "smallint", "smallint", "varchar", "float8", "float8", "bigint",
+                 "varchar", "date", "timestamptz")
 
 
-def _copy(connection: Connection, rows: list[tuple]) -> None:
-    """COPY the rows into guest_scores on the connection's own psycopg connection and transaction."""
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY guest_scores ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(list(_COPY_TYPES))
-            for row in rows:
-                copy.write_row(row)
-
-
-@contextmanager
-def _sqlite_cache(connection: Connection, kib: int = 256 * 1024):
-    """On SQLite, a larger page cache while the four indexes of guest_scores are rewritten (2x faster at a
-    million rows; the default 2 MB makes every index insert a page read), then the connection's own again."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
-
-
-def _sqlite_value(connection: Connection, column: str, value):
-    """``value`` as SQLAlchemy itself would store it in this column on SQLite (the raw INSERT bypasses types)."""
+def _stored_value(connection: Connection, column: str, value):
+    """``value`` as SQLAlchemy itself would store it in this column (a raw INSERT bypasses types)."""
     processor = GuestScore.__table__.c[column].type.bind_processor(connection.dialect)
     return processor(value) if processor else value

@@ -16,7 +16,6 @@ straight into numpy arrays (never one Python object per order, nor per value on 
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -24,10 +23,10 @@ import numpy as np
 from sqlalchemy import func, select, true
 from sqlalchemy.engine import Connection
 
+from portal.dialects import dialect_of
 from portal.models.guest import GuestOrder
 
 EPOCH = date(1970, 1, 1)
-CHUNK = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,22 +77,21 @@ def visit_summaries(connection: Connection, org_id: int, as_of: date, calibratio
     """
     if calibration_end > as_of:
         raise ValueError(f"calibration_end {calibration_end} is after as_of {as_of}")
-    params = {"org": int(org_id), "end": midnight_after(as_of), "cal": day_number(calibration_end)}
-    if connection.dialect.name == "postgresql":
-        table = _postgres_rows(connection, params)
-    else:
-        # The text SQLAlchemy stores (and compares) UTC timestamps as on SQLite.
-        params["end"] = params["end"].strftime("%Y-%m-%d %H:%M:%S.%f")
-        table = _sqlite_rows(connection, params)
+    dialect = dialect_of(connection)
+    sql = _SUMMARY.format(day=dialect.day_number_sql, hint=dialect.full_scan_hint, modulo=dialect.modulo,
+                          **{name: dialect.parameter(name) for name in ("org", "end", "cal")})
+    params = {"org": int(org_id), "end": dialect.timestamp_parameter(midnight_after(as_of)),
+              "cal": day_number(calibration_end)}
+    table = dialect.read_integers(connection, sql, params, width=9)
     guest_id, first, last, visits, spend, first_spend, cal_last, cal_visits, holdout = table.T.copy()
     # A guest born after calibration_end has no calibration day: give it its first day (never read: 0 visits).
     cal_last = np.where(cal_last < 0, first, cal_last)
     return VisitSummaries(guest_id, first, last, visits, spend, spend - first_spend, cal_last, cal_visits, holdout)
 
 
-# The whole read is one statement, written out for each database: it runs on the driver's own cursor (COPY on
-# PostgreSQL) because building a million SQLAlchemy rows would cost more than the query. Two levels: order days
-# per guest, then per guest. The first day's spend comes without a window function: MIN(day * 2^40 + spend)
+# The whole read is one statement, filled in for each database (portal.dialects): it runs on the driver's own
+# cursor (COPY on PostgreSQL) because building a million SQLAlchemy rows would cost more than the query. Two levels:
+# order days per guest, then per guest. The first day's spend comes without a window function: MIN(day * 2^40 + spend)
 # is the first day's key, and its low 40 bits are that day's spend (net spend is never negative, and no guest
 # spends 2^40 cents, $11 billion, in a day).
 _SUMMARY = """
@@ -106,33 +104,3 @@ FROM (SELECT guest_id, {day} AS day, SUM(net_spend_cents) AS spend
       GROUP BY guest_id, {day}) AS days
 GROUP BY guest_id ORDER BY guest_id
 """
-_POSTGRES_DAY = "((opened_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
-# julianday() of a midnight is an exact half, so the difference is a whole number of days.
-_SQLITE_DAY = "CAST(julianday(date(opened_at)) - 2440587.5 AS INTEGER)"
-
-
-def _postgres_rows(connection: Connection, params: dict) -> np.ndarray:
-    """COPY ... TO STDOUT (tab-separated integers), parsed by numpy: no Python object per value."""
-    sql = _SUMMARY.format(day=_POSTGRES_DAY, hint="", org="%(org)s", end="%(end)s", cal="%(cal)s", modulo="%%")
-    buffer = io.BytesIO()
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
-            for block in copy:
-                buffer.write(block)
-    if not buffer.getbuffer().nbytes:
-        return np.zeros((0, 9), dtype=np.int64)
-    buffer.seek(0)
-    return np.loadtxt(buffer, dtype=np.int64, delimiter="\t", ndmin=2)
-
-
-def _sqlite_rows(connection: Connection, params: dict) -> np.ndarray:
-    """The driver's tuples, a chunk at a time. NOT INDEXED: one pass over the table beats an index lookup per
-    order (5x on a million guests); SQLite is the single-organization development database."""
-    sql = _SUMMARY.format(day=_SQLITE_DAY, hint=" NOT INDEXED", org=":org", end=":end", cal=":cal", modulo="%")
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        parts = [np.array(rows, dtype=np.int64) for rows in iter(lambda: cursor.fetchmany(CHUNK), [])]
-    finally:
-        cursor.close()
-    return np.concatenate(parts) if parts else np.zeros((0, 9), dtype=np.int64)

@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import ColumnElement, and_, false, func, literal_column, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 
+from portal.dialects import dialect_of
 from portal.models.guest import Guest, GuestOrder
 from portal.models.guest_links import GuestFact, GuestItem, GuestLocation, GuestTag
 from portal.models.integration import Location
@@ -80,13 +79,12 @@ class Compiler:
     _alone: bool = False
 
     def __post_init__(self):
-        # SQLite's planner (no histograms) walks a figure's own index and looks up each row sooner than scan the
-        # covering index (ix_guests_segment_figures), which is ten times cheaper per row: on SQLite a figure is
-        # compared as ``+column`` (no index of its own) unless the comparison is known to be selective.
-        self._sqlite = self.session.get_bind().dialect.name == "sqlite"
+        self._dialect = dialect_of(self.session)
 
     def _column(self, column, selective: bool = False):
-        return unindexed(column) if self._sqlite and not (selective or self._alone) else column
+        """A figure's column in a comparison; kept off its own index (on SQLite, for the covering index
+        ix_guests_segment_figures) unless the comparison is known to be selective."""
+        return column if selective or self._alone else self._dialect.non_selective(column)
 
     def where(self, tree: dict) -> ColumnElement[bool]:
         """The WHERE clause for a validated rule tree (without the organization filter: see ``members``)."""
@@ -155,9 +153,7 @@ class Compiler:
     def _grouped(self, name: str, since: datetime | None, having: Callable | None = None):
         """``SELECT guest_id[, amount]`` per guest of this organization's counted guest_orders."""
         orders = GuestOrder.__table__
-        # "+ 0": with table statistics SQLite would rather walk the (guest_id, order_id) primary key to group
-        # without sorting, reading every row of every guest; grouping by an expression keeps it on the window.
-        grouped = orders.c.guest_id + literal_column("0")  # rendered inline: PostgreSQL matches it to GROUP BY
+        grouped = self._dialect.grouping_key(orders.c.guest_id)  # not the (guest_id, order_id) primary key's walk
         guest = grouped.label("guest_id")
         amount = func.count() if name == "order_count" else func.coalesce(func.sum(orders.c.net_spend_cents), 0)
         query = select(guest) if having is not None else select(guest, amount.label("amount"))
@@ -308,11 +304,6 @@ def _recent_count(operator: str, value, since: datetime) -> ColumnElement[bool]:
         "neq": lambda: or_(fewer_than(low), at_least(high + 1)),
         "between": lambda: and_(at_least(low), fewer_than(high + 1)),
     }[operator]()
-
-
-def unindexed(column):
-    """``+column`` (SQLite's no-op unary plus): the same value, but SQLite will not use an index for it."""
-    return UnaryExpression(column, operator=custom_op("+"))
 
 
 def population(among: str) -> ColumnElement[bool]:

@@ -4,18 +4,20 @@ Views, the CLI and exports call these; nothing here reads ``request`` or commits
 Membership for other features (exports, predictions): ``member_ids(org_id, rules)`` is a ``SELECT guests.id``.
 """
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.dialects import dialect_of
 from portal.errors import InputError
 from portal.extensions import db
 from portal.models import Employee, Guest, GuestTag, Location, MenuItem, Segment
 from portal.models.base import utcnow
 from portal.scoring.service import CHURN_BANDS, RFM_GROUPS
-from portal.segments.compile import Compiler, unindexed
+from portal.segments.compile import Compiler
 from portal.segments.presets import PRESETS, choice_values, describe
 from portal.segments.rules import validate
 
@@ -29,7 +31,6 @@ SORTS = {
 }
 DEFAULT_SORT = ("last_order", "desc")
 NULLABLE_SORTS = frozenset({"last_order", "first_order"})
-SPARSE_BELOW = 5_000  # fewer members than this: find them, then sort them (see members_page)
 
 
 @dataclass(frozen=True)
@@ -88,19 +89,21 @@ def members_page(org_id: int, rules: dict, *, page: int = 1, sort: str = DEFAULT
     number = min(max(page, 1), MAX_PAGE)
     sort = sort if sort in SORTS else DEFAULT_SORT[0]
     # Few members: find them through the rules' index and sort them, rather than walk the sort index past
-    # every other guest (SQLite picks the walk whenever it can; PostgreSQL weighs both by itself). With more
-    # members the walk stops early: about PER_PAGE x guests / members rows.
-    sparse = _is_sqlite() and total < SPARSE_BELOW
+    # every other guest (where the database would always walk). With more members the walk stops early: about
+    # PER_PAGE x guests / members rows.
+    dialect = dialect_of(db.session)
+    sparse = total < dialect.sort_found_members_below
     ids = _page_ids(select(Guest.id).where(Guest.org_id == org_id, where), sort, direction,
-                    (number - 1) * PER_PAGE, sparse)
+                    (number - 1) * PER_PAGE, dialect.non_selective if sparse else None)
     found = {guest.id: guest for guest in db.session.scalars(select(Guest).where(Guest.id.in_(ids)))} if ids else {}
     return Page(rows=[found[i] for i in ids], number=number, total=total)
 
 
-def _page_ids(members: Select, sort: str, direction: str, offset: int, sparse: bool) -> list[int]:
-    """Ids of one page of ``members`` (a ``SELECT guests.id``), in the page's order."""
+def _page_ids(members: Select, sort: str, direction: str, offset: int, off_index: Callable | None) -> list[int]:
+    """Ids of one page of ``members`` (a ``SELECT guests.id``), in the page's order; ``off_index`` keeps the sort
+    column off its index (then the members are found first and sorted)."""
     column = SORTS[sort]
-    key = unindexed(column) if sparse else column
+    key = off_index(column) if off_index else column
 
     def ordered(query, by):
         return query.order_by(*((by.asc(), Guest.id.asc()) if direction == "asc" else (by.desc(), Guest.id.desc())))
@@ -114,10 +117,6 @@ def _page_ids(members: Select, sort: str, direction: str, offset: int, sparse: b
         undated = members.where(column.is_(None)).order_by(Guest.id.asc() if direction == "asc" else Guest.id.desc())
         ids += db.session.scalars(undated.limit(PER_PAGE - len(ids)).offset(max(offset - dated, 0)))
     return ids
-
-
-def _is_sqlite() -> bool:
-    return db.session.get_bind().dialect.name == "sqlite"
 
 
 def stats(org_id: int, rules: dict, now: datetime | None = None) -> Stats:
@@ -138,7 +137,7 @@ def last_order_months(org_id: int, rules: dict, now: datetime | None = None) -> 
     months = _months_back(now, CHART_MONTHS)
     start = datetime(months[0].year, months[0].month, 1, tzinfo=timezone.utc)
     where = compiler(org_id, now).where(rules)
-    month = _month_label(Guest.last_order_at)
+    month = dialect_of(db.session).month_label(Guest.last_order_at)
     found = dict(db.session.execute(
         select(month, func.count()).where(Guest.org_id == org_id, where, Guest.last_order_at >= start).group_by(month)
     ).all())
@@ -160,13 +159,6 @@ def export_member_ids(org_id: int, rules: dict, *, include_opted_out: bool = Fal
     """``SELECT guests.id`` of the members to export: opted-out guests only when asked for."""
     query = member_ids(org_id, rules, now)
     return query if include_opted_out else query.where(Guest.marketing_opt_out == False)  # noqa: E712
-
-
-def _month_label(column):
-    """'YYYY-MM' of a UTC timestamp column, on either database."""
-    if not _is_sqlite():
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)  # SQLite keeps UTC timestamps as 'YYYY-MM-DD HH:MM:SS...' text
 
 
 def _months_back(now: datetime, count: int) -> list[date]:

@@ -159,3 +159,20 @@ def test_the_rules_catch_a_new_offending_import(tmp_path, imports, module, code,
     probe.write_text(code)
     with pytest.raises(AssertionError):
         rule(imports + imports_of(probe, source=module))
+
+
+DIALECT_HOMES = {ROOT / "portal" / "dialects.py", ROOT / "portal" / "sqlite.py"}
+
+
+def test_only_the_dialect_strategies_ask_which_database_this_is():
+    """What differs between SQLite and PostgreSQL lives in portal/dialects.py (and the SQLite connection setup in
+    portal/sqlite.py); everything else asks its strategy (``dialect_of``), never ``dialect.name``."""
+    offenders = []
+    for path in sorted((ROOT / "portal").rglob("*.py")):
+        if path in DIALECT_HOMES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "name" and \
+                    isinstance(node.value, ast.Attribute) and node.value.attr == "dialect":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == [], "tests the database's name outside portal/dialects.py: " + ", ".join(offenders)

@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from portal.dialects import dialect_of
 from portal.models import Guest
 from portal.segments import service
 from tests.segments.data import GuestSpec, OrderSpec, insert, make_locations
@@ -41,9 +42,10 @@ def test_pages_follow_the_sort_with_undated_guests_last_in_both_plans(session, c
         return [guest.id for number in (1, 2, 3, 4)
                 for guest in service.members_page(crowd.org.id, ALL, page=number, sort=sort, direction=direction).rows]
 
-    monkeypatch.setattr(service, "SPARSE_BELOW", 0)  # walk the sort index
+    dialect = dialect_of(session)
+    monkeypatch.setattr(dialect, "sort_found_members_below", 0)  # walk the sort index
     assert pages() == expected
-    monkeypatch.setattr(service, "SPARSE_BELOW", 10**9)  # find the members, then sort them
+    monkeypatch.setattr(dialect, "sort_found_members_below", 10**9)  # find the members, then sort them
     assert pages() == expected
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g, has_request_context, url_for
 
 from portal import config as settings
-from portal.contacts import display_phone
+from portal.contacts import display_phone, is_relay_email
 from portal.localtime import UTC, organization_zone
 
 # Where a zone's phone numbers are at home; every other zone (the Americas, by far most of Toast) counts as US,
@@ -39,7 +39,7 @@ def day(moment: datetime | date | None, zone: ZoneInfo | None = None) -> str:
         return "—"
     if isinstance(moment, datetime):
         moment = moment.astimezone(zone or current_zone())
-    return f"{moment:%b} {moment.day}, {moment.year}"
+    return _date_text(moment)
 
 
 def when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
@@ -48,7 +48,11 @@ def when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         return "—"
     local = moment.astimezone(zone or current_zone())
     hour = local.hour % 12 or 12
-    return f"{day(local)}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+    return f"{_date_text(local)}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+
+
+def _date_text(value: date) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
 
 
 def phone(e164: str | None) -> str:
@@ -68,6 +72,7 @@ def register(app: Flask) -> None:
     for name, function in (("money", money), ("number", number), ("day", day), ("when", when),
                            ("phone", phone)):
         app.add_template_filter(function, name)
+    app.add_template_test(is_relay_email, "relay_email")
 
     @app.context_processor
     def base_page():

@@ -8,7 +8,7 @@ from portal.errorpages import error_response
 from portal.extensions import db
 from portal.models import Segment
 from portal.segments import bp, exports, form, service
-from portal.segments.rules import CHANNELS, FIELDS, empty_rules
+from portal.segments.rules import CHANNELS, FIELDS, empty_rules, validate
 from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
 
@@ -50,9 +50,14 @@ def members(segment_id):
 
 @bp.get("/new")
 def new():
-    tree = empty_rules()
-    tree["rules"].append(dict(form.DEFAULT_CONDITION))
-    return _builder(None, tree, name="")
+    """The builder: empty, or started from the rules and name another page links with ("make a segment from
+    this": an RFM group, a copy of a segment); rules that do not validate start it empty."""
+    try:
+        tree = validate(json.loads(request.args["rules"]))
+    except (KeyError, ValueError):
+        tree = empty_rules()
+        tree["rules"].append(dict(form.DEFAULT_CONDITION))
+    return _builder(None, tree, name=request.args.get("name", "")[:120])
 
 
 @bp.post("/")

@@ -49,7 +49,7 @@ def test_search_sort_and_open_a_guest_without_reloading_the_list(live_server, co
     page.click("text=Bea Brook")
     page.wait_for_selector("[data-testid=guest-figures]")
     expect(page.locator("[data-figure=net_spend]")).to_have_text("$25.00")
-    expect(page.locator("[data-testid=guest-phone]")).to_have_text("+16175550101")
+    expect(page.locator("[data-testid=guest-phone]")).to_have_text("(617) 555-0101")
     page.fill("input[name=tag]", "Regular")
     page.click("button:has-text('Add tag')")
     expect(page.locator("[data-testid=guest-tags]")).to_contain_text("regular")

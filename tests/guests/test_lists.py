@@ -1,5 +1,6 @@
 """The guest list: search by any part of a name or email and by a phone's last digits, the total count, bulk tag /
 opt-out / add to a segment with their confirmation, on both databases."""
+import json
 import re
 from datetime import timedelta
 
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEvent, Guest, GuestTag, Segment
+from portal.segments import service
 from tests import factories
 from tests.guests.builders import BASE, ingest, simple
 from tests.guests.conftest import make_world
@@ -136,8 +138,6 @@ def test_adding_guests_to_a_new_then_an_existing_list_segment(web, member, peopl
 
 
 def test_a_segment_built_from_rules_takes_no_hand_picked_guests(web, member, people, session):
-    from portal.segments import service
-
     web.login(member)
     ruled = service.create_segment(people.org.id, "Big", {"op": "and", "rules": [
         {"field": "order_count", "operator": "gte", "value": 1}]})
@@ -151,3 +151,29 @@ def test_a_segment_built_from_rules_takes_no_hand_picked_guests(web, member, peo
 def test_phone_reversed_is_kept_with_the_phone(people, session):
     ann = session.scalar(select(Guest).where(Guest.email == "ann.archer@harbor.example"))
     assert (ann.phone, ann.phone_reversed) == ("+16175550101", "10105557161")
+
+
+def test_make_a_segment_from_an_rfm_group_or_a_segment_and_members_link_to_guests(web, member, people, session):
+    web.login(member)
+    rules = {"op": "and", "rules": [{"field": "order_count", "operator": "gte", "value": 1}]}
+    segment = service.create_segment(people.org.id, "Ones", rules)
+    session.flush()
+    shown = web.client.get(f"/segments/{segment.id}").get_data(as_text=True)
+    assert re.search(r'<a href="/guests/\d+">Ann Archer</a>', shown)  # members link to their guest pages
+    assert "(617) 555-0101" in shown and 'data-testid="copy-segment"' in shown
+    builder = web.client.get("/segments/new", query_string={"rules": json.dumps(rules), "name": "Copy of Ones"})
+    html = builder.get_data(as_text=True)
+    assert builder.status_code == 200 and 'value="Copy of Ones"' in html and "Ann Archer" in html
+    insights = web.client.get("/insights/").get_data(as_text=True)
+    assert 'data-testid="rfm-guests"' in insights and "rfm_group" in insights
+    broken = web.client.get("/segments/new", query_string={"rules": "{not json"})
+    assert broken.status_code == 200  # an empty builder, never an error
+
+
+def test_the_guest_page_flags_a_marketplace_relay_address_and_formats_the_phone(web, member, world):
+    ingest(world.location, simple(email="dd-0a1b2c3d4e@relay.example.com", first="Rita", last="R.",
+                                  phone="+44 20 7946 0958"))
+    web.login(member)
+    html = web.client.get(f"/guests/{world.guests()[0].id}").get_data(as_text=True)
+    assert 'data-testid="relay-email"' in html and "left out of exports" in html
+    assert "+44 20 7946 0958 (United Kingdom)" in html  # foreign: international, with the country

@@ -7,7 +7,8 @@ from werkzeug.exceptions import Forbidden
 
 # Endpoints support staff never reach while viewing as an organization, even in a session that allows changes:
 # Toast credentials, user management. A key ending in "." covers a whole blueprint. Single views (bulk guest
-# exports...) are marked with @blocked_while_impersonating instead.
+# exports...) are marked with @blocked_while_impersonating instead; read-only pages inside a blocked blueprint
+# (the Toast sync status support is there to diagnose) with @owner_or_support_session.
 BLOCKED_WHILE_IMPERSONATING = frozenset({"connections.", "accounts."})
 
 
@@ -44,6 +45,22 @@ def owner_required(view):
     return wrapped
 
 
+def owner_or_support_session(view):
+    """A page owners use and support staff may read while viewing as the organization (the Toast sync status).
+
+    Only for views that change nothing and show no secret: the page hides its write controls from support.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated or not (current_user.is_owner or g.get("impersonation") is not None):
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.readable_while_impersonating = True
+    return wrapped
+
+
 def support_required() -> None:
     """before_request hook for the support blueprint: anyone else sees nothing there (404)."""
     if not current_user.is_authenticated:
@@ -74,6 +91,8 @@ def is_blocked_while_impersonating(endpoint: str | None, view) -> bool:
     """Whether this endpoint is off limits to support staff viewing as an organization."""
     if getattr(view, "blocked_while_impersonating", False):
         return True
+    if getattr(view, "readable_while_impersonating", False):
+        return False
     return endpoint is not None and any(
         endpoint == key or (key.endswith(".") and endpoint.startswith(key)) for key in BLOCKED_WHILE_IMPERSONATING
     )

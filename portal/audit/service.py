@@ -4,7 +4,7 @@ from sqlalchemy import Select, select
 
 from portal.audit.context import request_actor, request_fields
 from portal.extensions import db
-from portal.models import AUDIT_ACTIONS, AuditEvent, User
+from portal.models import AUDIT_ACTIONS, AuditEvent, Organization, Segment, ToastConnection, User
 
 PER_PAGE = 25
 MAX_PAGE = 10_000
@@ -47,6 +47,8 @@ def _target(target) -> tuple[str | None, str | None]:
     if isinstance(target, tuple):
         kind, row_id = target
         return str(kind)[:32], str(row_id)[:64]
+    # current_user is a proxy: its row's class names the target, not the proxy's ("localproxy #2").
+    target = target._get_current_object() if hasattr(target, "_get_current_object") else target
     return type(target).__name__.lower()[:32], str(target.id)[:64]
 
 
@@ -81,10 +83,28 @@ def action_choices(org_id: int) -> list[tuple[str, str]]:
     return [*AUDIT_ACTIONS.items(), *((action, action) for action in extra)]
 
 
+# What a target is called on the audit page, and the column naming a row of that kind (looked up within the
+# organization). "localproxy" is how events recorded with current_user were kept before targets were unwrapped.
+TARGET_KINDS = {"user": "user", "localproxy": "user", "toastconnection": "Toast connection", "segment": "segment",
+                "organization": "organization", "guest": "guest", "guestmerge": "guest merge",
+                "syncrun": "sync run"}
+_NAMED = {"user": (User, User.email), "localproxy": (User, User.email),
+          "toastconnection": (ToastConnection, ToastConnection.host), "segment": (Segment, Segment.name)}
+
+
 def target_labels(org_id: int, events) -> dict[tuple[str, str], str]:
-    """Readable names for the users the events point at (only users of this organization)."""
-    user_ids = {int(e.target_id) for e in events if e.target_type == "user" and (e.target_id or "").isdigit()}
-    if not user_ids:
-        return {}
-    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(user_ids), User.org_id == org_id))
-    return {("user", str(user_id)): email for user_id, email in rows}
+    """Readable names of the events' targets: a user's email, a connection's host, a segment's name; other rows
+    by kind and number ("guest #12", never a guest's name). Rows of other organizations are never named."""
+    labels = {}
+    for event in events:
+        if event.target_type:
+            kind = TARGET_KINDS.get(event.target_type, event.target_type)
+            labels[(event.target_type, event.target_id)] = f"{kind} #{event.target_id}"
+    for target_type, (model, column) in _NAMED.items():
+        ids = {int(e.target_id) for e in events if e.target_type == target_type and (e.target_id or "").isdigit()}
+        if ids:
+            rows = db.session.execute(select(model.id, column).where(model.id.in_(ids), model.org_id == org_id))
+            labels.update({(target_type, str(row_id)): name for row_id, name in rows})
+    if any(e.target_type == "organization" for e in events):
+        labels[("organization", str(org_id))] = db.session.get(Organization, org_id).name
+    return labels

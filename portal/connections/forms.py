@@ -11,6 +11,11 @@ class ConnectionForm(FlaskForm):
     webhook_secret = PasswordField("Webhook secret (orders subscription)", validators=[Optional(), Length(max=1000)])
 
 
+class WebhookSecretForm(FlaskForm):
+    webhook_secret = PasswordField("Webhook secret", validators=[
+        DataRequired(message="Enter the webhook secret Toast gave you."), Length(max=1000)])
+
+
 class ReconnectForm(FlaskForm):
     client_secret = PasswordField("New client secret", validators=[DataRequired(), Length(max=1000)])
 

@@ -1,13 +1,13 @@
 from flask import current_app, redirect, render_template, request, url_for
 
-from portal.access import owner_required
+from portal.access import owner_or_support_session, owner_required
 from portal.connections import bp, service
-from portal.connections.forms import ConnectionForm, DiscoverForm, ReconnectForm
+from portal.connections.forms import ConnectionForm, DiscoverForm, ReconnectForm, WebhookSecretForm
 from portal.connections.views import connection_summary
 from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import db
-from portal.htmx import template
+from portal.htmx import template, wants_fragment
 from portal.models import Location, ToastConnection
 from portal.sync import runs
 from portal.tenancy import current_org, get_or_404, scoped
@@ -22,13 +22,13 @@ def _summaries():
 
 
 @bp.get("/")
-@owner_required
+@owner_or_support_session
 def index():
-    return render_template("connections/index.html", summaries=_summaries())
+    return render_template("connections/index.html", summaries=_summaries(), form=WebhookSecretForm(formdata=None))
 
 
 @bp.get("/_status")
-@owner_required
+@owner_or_support_session
 def status():
     return render_template("connections/_status.html", summaries=_summaries())
 
@@ -44,8 +44,18 @@ def new():
         ))
         if not error:
             return redirect(url_for("connections.locations", connection_id=connection.id), code=303)
+    if form.is_submitted():
+        _ask_for_secrets_again(form)
     status = 400 if form.is_submitted() else 200
     return render_template("connections/new.html", form=form, error=error), status
+
+
+def _ask_for_secrets_again(form: ConnectionForm) -> None:
+    """Secrets are never sent back to the browser: after a failed check the other fields keep what was typed, and
+    each secret that was typed says to enter it again."""
+    for field in (form.client_secret, form.webhook_secret):
+        if field.data and not field.errors:
+            field.errors = [f"Enter the {field.label.text.split(' (')[0].lower()} again: secrets are never shown back."]
 
 
 @bp.route("/<int:connection_id>/locations", methods=["GET", "POST"])
@@ -93,6 +103,23 @@ def reconnect(connection_id):
     if error:
         return render_template("_error_fragment.html", message=error), 400
     return redirect(url_for("connections.index"), code=303)
+
+
+@bp.post("/<int:connection_id>/webhook-secret")
+@owner_required
+def webhook_secret(connection_id):
+    """Add or rotate the webhook secret after connecting (the check of the client credentials does not need it)."""
+    connection = get_or_404(ToastConnection, connection_id)
+    form, saved = WebhookSecretForm(), False
+    if form.validate_on_submit():
+        _, error = commit_or_error(lambda: service.set_webhook_secret(connection, form.webhook_secret.data))
+        form.webhook_secret.errors = [error] if error else []
+        saved = error is None
+    if not wants_fragment():
+        return redirect(url_for("connections.index"), code=303)
+    summary = connection_summary(connection, current_app.config["PORTAL_BASE_URL"])
+    return render_template("connections/_webhook.html", summary=summary, saved=saved,
+                           form=WebhookSecretForm(formdata=None) if saved else form), 200 if saved else 400
 
 
 @bp.post("/locations/<int:location_id>/sync")

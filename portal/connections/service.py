@@ -108,6 +108,16 @@ def replace_secret(connection: ToastConnection, client_secret: str) -> None:
     audit.record("credentials.changed", org_id=connection.org_id, target=connection, details={"change": "reconnected"})
 
 
+def set_webhook_secret(connection: ToastConnection, webhook_secret: str) -> None:
+    """Add or replace the secret Toast signs the connection's webhooks with. InputError when it is empty."""
+    webhook_secret = (webhook_secret or "").strip()
+    if not webhook_secret:
+        raise InputError("enter the webhook secret Toast gave you")
+    change = "webhook secret replaced" if connection.webhook_secret_enc else "webhook secret added"
+    connection.webhook_secret_enc = encrypt(webhook_secret)
+    audit.record("credentials.changed", org_id=connection.org_id, target=connection, details={"change": change})
+
+
 def _apply_login(connection: ToastConnection, client_secret: str) -> None:
     """Sign in (token kept in memory until stored with the row) and record scopes and account kind."""
     try:
@@ -154,12 +164,14 @@ def _reachable(client, connection: ToastConnection, typed_guids: list[str]) -> d
     if connection.account_kind == AccountKind.PARTNER:
         return {r.restaurant_guid: r.location_name or r.restaurant_name or "" for r in client.partner_restaurants()
                 if r.restaurant_guid and not r.deleted}
-    found = {guid: "" for guid in typed_guids}
+    # A location already connected is as good as one typed: Toast lists the group from any of its locations.
+    known = typed_guids or [location.guid for location in connection.locations]
+    found = {guid: "" for guid in known}
     if connection.account_kind == AccountKind.MANAGEMENT_GROUP and connection.account_guid:
         try:
-            refs = client.group_restaurants(connection.account_guid, location_guid=typed_guids[0] if typed_guids else None)
+            refs = client.group_restaurants(connection.account_guid, location_guid=known[0] if known else None)
         except ToastError:
-            if not typed_guids:
+            if not known:
                 raise InputError("Toast needs one location GUID of the group to list the others: type one") from None
             refs = []
         found.update({ref.guid.lower(): "" for ref in refs if ref.guid})

@@ -21,6 +21,8 @@ ACTIONS = {
     "user.removed": "User removed",
     "user.role_changed": "Role changed",
     "user.password_changed": "Password changed",
+    "user.signed_in": "Signed in",
+    "user.sign_in_failed": "Sign-in failed",
     "credentials.changed": "Toast credentials changed",
     "export.downloaded": "Export downloaded",
     "guest.merged": "Guests merged",

@@ -24,6 +24,7 @@ from portal.errors import InputError
 from portal.extensions import db
 from portal.models.guest import Guest, GuestCheck
 from portal.models.privacy import MarketingSuppression
+from portal.models.tenant import Organization
 from portal.privacy.erasure import digest, held
 
 TOKEN_SALT = "unsubscribe"
@@ -110,6 +111,11 @@ def guest_for_token(token: str) -> Guest | None:
         return None
     org_id, guest_id = payload
     return db.session.scalar(select(Guest).where(Guest.id == guest_id, Guest.org_id == org_id))
+
+
+def sender_name(guest: Guest) -> str:
+    """Who writes to the guest, as the unsubscribe page names it: the restaurant group, not the software."""
+    return db.session.scalar(select(Organization.name).where(Organization.id == guest.org_id))
 
 
 # --- importing an unsubscribe list --------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def _guest_or_404(token: str) -> Guest:
 @unsubscribe_bp.get("/<token>")
 def confirm(token):
     guest = _guest_or_404(token)
-    return render_template("privacy/unsubscribe.html", token=token, done=guest.marketing_opt_out)
+    return render_template("privacy/unsubscribe.html", token=token, done=guest.marketing_opt_out,
+                           sender=consent.sender_name(guest))
 
 
 @unsubscribe_bp.post("/<token>")
@@ -87,4 +88,4 @@ def unsubscribe(token):
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
     consent.set_opt_out(guest, True, source="one_click" if one_click else "link")
     db.session.commit()
-    return render_template("privacy/unsubscribe.html", token=token, done=True)
+    return render_template("privacy/unsubscribe.html", token=token, done=True, sender=consent.sender_name(guest))

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from portal.extensions import db
 from portal.models import Location, SyncRun
 from portal.models.base import utcnow
@@ -24,7 +26,7 @@ from portal.models.sync import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
 from portal.sync import bookmarks
 from portal.sync.store import store_orders
 from portal.toast.client import ToastClient, add_one_month
-from portal.toast.errors import AuthError, RetryableAPIError, TokenBudgetExceeded
+from portal.toast.errors import AuthError, RetryableAPIError, ToastError, TokenBudgetExceeded
 from portal.toast.pacing import ORDERS_BULK
 
 BACKFILL, POLL = "backfill", "poll"
@@ -109,10 +111,20 @@ def fail(location: Location, run: SyncRun, exc: Exception) -> Step:
     return Step(True)
 
 
+class RunStopped(Exception):
+    """A run ends for a reason written to be shown (e.g. the location was disconnected)."""
+
+
 def describe_error(exc: Exception) -> str:
+    """The reason shown on the connections page: Toast's refusals and errors, or our own; any other exception's
+    text (SQL, a programming error) stays in the worker's log, never on a page."""
     if isinstance(exc, AuthError):
         return f"Toast refused access: {exc.reason}"
-    return str(exc)[:1000] or type(exc).__name__
+    if isinstance(exc, (ToastError, RunStopped)):
+        return str(exc)[:1000] or type(exc).__name__
+    if isinstance(exc, SQLAlchemyError):
+        return "a database error stopped this run (logged for the Tablecloth team)"
+    return "an internal error stopped this run (logged for the Tablecloth team)"
 
 
 def _poll_cursor(state: dict, fallback_days: int) -> dict:

@@ -21,6 +21,7 @@ from portal.queues import redis_connection
 from portal.sync import orders, runs
 from portal.sync.clients import client_for, ensure_connected
 from portal.sync.scheduler import Scheduler, Task
+from portal.toast.errors import ToastError
 
 CONFIG_WAIT_S = 15.0  # a page waiting for the configuration asks again after this (the config job arms it sooner)
 log = logging.getLogger("tablecloth.sync")
@@ -82,7 +83,7 @@ def run_order_step(location_id: int) -> orders.Step:
     if run is None:
         return orders.Step(True)
     if not location.active:
-        return orders.fail(location, run, RuntimeError("the location was disconnected"))
+        return orders.fail(location, run, orders.RunStopped("the location was disconnected"))
     if location.config_refreshed_at is None and runs.config_pending(location):
         # Orders are applied with their dining option's behavior and their server's name: the first page waits
         # for the configuration, whose job arms this task again as soon as it is stored.
@@ -100,7 +101,7 @@ def run_order_step(location_id: int) -> orders.Step:
     except Exception as exc:  # fatal for this run: Toast refused, a bad payload, a paging error
         step = orders.fail(location, run, exc)
         log.warning("sync %s failed: org %s location %s run %s: %s", run.kind, run.org_id, location_id, run.id,
-                    type(exc).__name__)
+                    type(exc).__name__, exc_info=not isinstance(exc, ToastError))  # its text is not on the page
         return step
     if step.completed:
         log.info("sync %s done: org %s location %s run %s (%s pages)", run.kind, run.org_id, location_id, run.id,

@@ -1,11 +1,14 @@
 """Recording audit events: actor and request data, outside requests too, and no guest PII in details."""
+import re
+
 import pytest
 from sqlalchemy import select
+from werkzeug.local import LocalProxy
 
 from portal.audit.service import record
 from portal.models import AuditEvent, User
 from tests import factories
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, Browserless, csrf_token_from
 from tests.impersonation.conftest import events, start_view_as, view_as
 
 
@@ -49,13 +52,14 @@ def test_user_management_is_audited_with_actor_and_request(web, two_orgs, sessio
     web.htmx_post(f"/settings/users/{marketer.id}/role", {"role": "owner"})
     web.htmx_post(f"/settings/users/{marketer.id}/remove")
     created = session.scalar(select(User).where(User.email == "new.person@example.com"))
-    logged = [(e.action, e.target_type, e.target_id, e.details) for e in events(two_orgs["a"])]
+    changes = [e for e in events(two_orgs["a"]) if e.action != "user.signed_in"]
+    logged = [(e.action, e.target_type, e.target_id, e.details) for e in changes]
     assert logged == [
         ("user.created", "user", str(created.id), {"role": "marketer"}),
         ("user.role_changed", "user", str(marketer.id), {"from": "marketer", "to": "owner"}),
         ("user.removed", "user", str(marketer.id), {"role": "owner"}),
     ]
-    for event in events(two_orgs["a"]):
+    for event in changes:
         assert (event.actor_user_id, event.actor_email, event.request_method, event.ip) == (
             owner.id, owner.email, "POST", "127.0.0.1")
         assert event.request_path.startswith("/settings/users/") and event.request_id
@@ -66,7 +70,7 @@ def test_refused_user_changes_leave_no_event(web, two_orgs):
     web.login(two_orgs["owner_a"])
     web.htmx_post(f"/settings/users/{two_orgs['owner_a'].id}/role", {"role": "marketer"})  # last owner
     web.htmx_post(f"/settings/users/{two_orgs['owner_a'].id}/remove")  # self
-    assert events(two_orgs["a"]) == []
+    assert [event.action for event in events(two_orgs["a"])] == ["user.signed_in"]
 
 
 def test_password_change_is_audited_without_the_password(web, two_orgs):
@@ -74,7 +78,7 @@ def test_password_change_is_audited_without_the_password(web, two_orgs):
     web.login(user)
     new = "a brand new passphrase 42"
     web.post("/account/password", {"current_password": TEST_PASSWORD, "new_password": new, "confirm": new})
-    [event] = events(two_orgs["a"])
+    [event] = events(two_orgs["a"], "user.password_changed")
     assert (event.action, event.target_id, event.actor_user_id, event.details) == (
         "user.password_changed", str(user.id), user.id, {})
 
@@ -108,3 +112,48 @@ def test_a_refused_start_records_nothing(web, two_orgs, session):
     web.login(factories.SupportUserFactory())
     start_view_as(web, two_orgs["a"], reason="no")
     assert session.scalars(select(AuditEvent)).all() == []
+
+
+def _try_sign_in(client, email, password):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_sign_ins_and_failed_ones_are_audited_with_the_account_only(web, two_orgs, session, app):
+    marketer = two_orgs["marketer_a"]
+    assert _try_sign_in(web.client, marketer.email, "not the password").status_code == 400
+    assert _try_sign_in(web.client, "nobody@example.com", "whatever").status_code == 400
+    web.login(marketer)
+    failed, signed_in = events(two_orgs["a"])
+    assert (failed.action, failed.target_type, failed.target_id, failed.actor_user_id, failed.details) == (
+        "user.sign_in_failed", "user", str(marketer.id), None, {"reason": "wrong password"})
+    assert (signed_in.action, signed_in.target_id, signed_in.actor_user_id) == (
+        "user.signed_in", str(marketer.id), marketer.id)
+    assert failed.request_path == "/login" and failed.ip == "127.0.0.1"
+    assert session.scalar(select(AuditEvent.id).where(AuditEvent.org_id == two_orgs["b"].id)) is None
+    owner_web = Browserless(app.test_client())
+    owner_web.login(two_orgs["owner_a"])
+    page = owner_web.client.get("/settings/audit").get_data(as_text=True)
+    assert "Sign-in failed" in page and "reason: wrong password" in page and "nobody@example.com" not in page
+    assert f"<td>{marketer.email}</td>" in page  # the target is named by the account's email
+
+
+def test_a_support_users_sign_in_goes_to_no_organizations_trail(web, session):
+    web.login(factories.SupportUserFactory())
+    assert session.scalar(select(AuditEvent.id)) is None
+
+
+def test_targets_are_named_not_numbered_by_class(web, two_orgs, session):
+    owner = two_orgs["owner_a"]
+    connection = factories.ToastConnectionFactory(organization=two_orgs["a"], host="https://ws-api.toasttab.com")
+    session.flush()
+    record("credentials.changed", org_id=two_orgs["a"].id, target=connection, details={"change": "reconnected"})
+    record("guest.erased", org_id=two_orgs["a"].id, target=("guest", 7))
+    proxied = record("user.password_changed", org_id=two_orgs["a"].id, target=LocalProxy(lambda: owner))
+    assert (proxied.target_type, proxied.target_id) == ("user", str(owner.id))  # as current_user is passed
+    web.login(owner)
+    page = web.client.get("/settings/audit").get_data(as_text=True)
+    assert "<td>Toast connection https://ws-api.toasttab.com</td>" not in page
+    assert "<td>https://ws-api.toasttab.com</td>" in page and "<td>guest #7</td>" in page
+    assert "localproxy" not in page and "toastconnection" not in page
+    assert re.search(r"· \d+ events</span>", page)

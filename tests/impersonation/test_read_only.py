@@ -10,8 +10,9 @@ from portal import create_app
 from portal.access import blocked_while_impersonating, is_blocked_while_impersonating
 from portal.extensions import db
 from portal.impersonation.guard import EXEMPT_ENDPOINTS
-from portal.models import AuditEvent
+from portal.models import AuditEvent, SyncRun
 from portal.tenancy import current_org
+from tests import factories
 from tests.conftest import test_config as config_for
 from tests.impersonation.conftest import events, start_view_as, view_as
 from tests.url_rules import fill, form_field_names, listing_app, snapshot, write_rules
@@ -60,7 +61,22 @@ def test_blocked_pages_do_not_open_for_reading_either(web, two_orgs, writer):
     view_as(web, writer, two_orgs["a"], allow_changes=True)
     response = web.client.get("/settings/users/")
     assert response.status_code == 403 and "not available in a support session" in response.get_data(as_text=True)
-    assert web.client.get("/connections/").status_code == 403
+    assert web.client.get("/connections/new").status_code == 403
+
+
+def test_support_reads_the_toast_status_and_sync_errors_without_write_controls(web, two_orgs, support, session):
+    location = factories.LocationFactory(connection=factories.ToastConnectionFactory(organization=two_orgs["a"]))
+    session.add(SyncRun(job_id="sync:failed-run", org_id=location.org_id, location_id=location.id, kind="backfill",
+                        status="failed", error="Toast refused access: client secret expired"))
+    session.commit()
+    view_as(web, support, two_orgs["a"])
+    page = web.client.get("/connections/").get_data(as_text=True)
+    assert "Toast refused access: client secret expired" in page
+    assert "Toast</a>" in page  # in the menu
+    for control in ("Connect Toast credentials", "Sync now", "Add locations", "Reconnect", "Save webhook secret",
+                    location.connection.webhook_token):
+        assert control not in page, control
+    assert web.client.get("/connections/_status", headers={"HX-Request": "true"}).status_code == 200
 
 
 def test_stop_and_sign_out_stay_possible_in_a_read_only_session(web, two_orgs, support):
@@ -135,5 +151,5 @@ def test_no_audit_rows_for_writes_outside_impersonation(web, two_orgs, session):
     web.login(two_orgs["owner_a"])
     web.htmx_post(f"/settings/users/{two_orgs['marketer_a'].id}/role", {"role": "owner"})
     actions = session.scalars(select(AuditEvent.action)).all()
-    assert actions == ["user.role_changed"]
+    assert sorted(actions) == ["user.role_changed", "user.signed_in"]
     assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.impersonation_id.is_not(None))) == 0

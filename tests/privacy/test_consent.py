@@ -203,3 +203,10 @@ def test_the_list_belongs_to_one_organization(world, session):
     other = make_world(session)
     ingest(other.location, simple(email="shared@example.com"))
     assert not other.guest("e:shared@example.com").marketing_opt_out
+
+
+def test_the_unsubscribe_page_names_the_restaurant_group(app, world, ann):
+    page = app.test_client().get(f"/u/{consent.unsubscribe_token(ann)}").get_data(as_text=True)
+    assert f"<title>Unsubscribe · {world.org.name}</title>" in page
+    assert f"marketing messages from {world.org.name}?" in page
+    assert "Tablecloth" not in page

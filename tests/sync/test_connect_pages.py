@@ -3,6 +3,7 @@ import re
 
 from sqlalchemy import func, select
 
+from portal.crypto import decrypt
 from portal.models import AuditEvent, Location, SyncRun, ToastConnection
 from tests import factories
 from tests.conftest import Browserless
@@ -91,3 +92,52 @@ def test_a_location_of_another_organization_cannot_be_connected(app, committed, 
     assert response.status_code == 400
     committed.rollback()
     assert committed.scalar(select(Location.org_id).where(Location.guid == sandbox.restaurant_guids[0])) == other.org_id
+
+
+def test_a_failed_check_keeps_what_was_typed_but_the_secrets_and_names_each_secret_to_enter_again(app, committed, sandbox):
+    web, _ = owner_web(app, committed)
+    response = web.post("/connections/new", {"host": sandbox.base_url, "client_id": GROUP_CLIENT,
+                                             "client_secret": "wrong-secret", "webhook_secret": "typed-webhook-secret"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Toast refused these credentials" in page
+    assert f'value="{sandbox.base_url}"' in page and f'value="{GROUP_CLIENT}"' in page
+    assert "wrong-secret" not in page and "typed-webhook-secret" not in page
+    assert "Enter the client secret again: secrets are never shown back." in page
+    assert "Enter the webhook secret again: secrets are never shown back." in page
+
+
+def _connect_without_webhook_secret(app, committed, sandbox):
+    web, owner = owner_web(app, committed)
+    credentials = sandbox.credentials(GROUP_CLIENT)
+    response = web.post("/connections/new", {"host": sandbox.base_url, "client_id": credentials["client_id"],
+                                             "client_secret": credentials["client_secret"]})
+    return web, owner, int(re.search(r"/connections/(\d+)/", response.headers["Location"]).group(1))
+
+
+def test_a_webhook_secret_is_added_then_rotated_from_the_toast_page(app, committed, sandbox):
+    web, owner, connection_id = _connect_without_webhook_secret(app, committed, sandbox)
+    page = web.client.get("/connections/").get_data(as_text=True)
+    assert "webhooks are refused until you add one" in page and "Save webhook secret" in page
+    refused = web.htmx_post(f"/connections/{connection_id}/webhook-secret", {"webhook_secret": "  "})
+    assert refused.status_code == 400 and "Enter the webhook secret Toast gave you." in refused.get_data(as_text=True)
+    for secret in ("first-secret", "rotated-secret"):
+        response = web.htmx_post(f"/connections/{connection_id}/webhook-secret", {"webhook_secret": secret})
+        assert response.status_code == 200 and "Webhook secret saved" in response.get_data(as_text=True)
+        assert secret not in response.get_data(as_text=True)
+        committed.rollback()
+        assert decrypt(committed.get(ToastConnection, connection_id).webhook_secret_enc) == secret
+    changes = committed.scalars(select(AuditEvent.details).where(AuditEvent.org_id == owner.org_id,
+                                                                 AuditEvent.action == "credentials.changed")).all()
+    assert [c["change"] for c in changes][-2:] == ["webhook secret added", "webhook secret replaced"]
+    assert "webhooks are refused" not in web.client.get("/connections/").get_data(as_text=True)
+
+
+def test_add_locations_opens_without_an_error_once_a_location_is_connected(app, committed, sandbox):
+    web, _, connection_id = _connect_without_webhook_secret(app, committed, sandbox)
+    first = web.client.get(f"/connections/{connection_id}/locations").get_data(as_text=True)
+    assert "Toast needs one location GUID" in first  # nothing known yet: Toast needs one to list the group
+    web.post(f"/connections/{connection_id}/connect", {"guid": [sandbox.restaurant_guids[0]]})
+    page = web.client.get(f"/connections/{connection_id}/locations").get_data(as_text=True)
+    assert 'class="error"' not in page
+    for guid in sandbox.restaurant_guids:
+        assert guid in page

@@ -3,11 +3,14 @@ on the connections page (which polls itself while a run is active) and from the 
 import re
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from portal.models import SyncRun
 from portal.models.base import utcnow
 from portal.sync import bookmarks, progress, runs
 from portal.sync.steps import serve
-from portal.sync.orders import BACKFILL
+from portal.sync.orders import BACKFILL, RunStopped, describe_error
+from portal.toast.errors import AuthError, FatalAPIError
 from tests import factories
 from tests.conftest import Browserless
 from tests.jobs import work
@@ -56,3 +59,12 @@ def test_the_connections_page_shows_each_backfill_and_the_group_while_it_runs(ap
     page = web.client.get("/connections/").get_data(as_text=True)
     assert 'data-testid="progress"' not in page and 'data-testid="group-backfill"' not in page
     assert "every 2s" not in page  # done: the page stops polling
+
+
+def test_a_run_failed_by_anything_but_toast_shows_no_exception_text():
+    raw = IntegrityError("INSERT INTO orders (guid) VALUES (?)", ("x",), Exception("UNIQUE constraint failed"))
+    assert describe_error(raw) == "a database error stopped this run (logged for the Tablecloth team)"
+    assert "KeyError" not in describe_error(KeyError("checks")) and "checks" not in describe_error(KeyError("checks"))
+    assert describe_error(AuthError("client secret expired")) == "Toast refused access: client secret expired"
+    assert describe_error(FatalAPIError("GET /ordersBulk answered 400")) == "GET /ordersBulk answered 400"
+    assert describe_error(RunStopped("the location was disconnected")) == "the location was disconnected"

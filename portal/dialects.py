@@ -10,7 +10,7 @@ import io
 from contextlib import contextmanager
 
 import numpy as np
-from sqlalchemy import func, literal_column, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -64,6 +64,12 @@ class PostgreSQL:
     @staticmethod
     def timestamp_parameter(value):
         return value
+
+    @staticmethod
+    def contains(text: str, columns: list, _trigram_table, _id_column) -> list:
+        """"One of ``columns`` contains ``text``", one term per column: LIKE, which pg_trgm's GIN indexes serve."""
+        pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        return [column.like(pattern, escape="/") for column in columns]
 
     @staticmethod
     def month_label(column):
@@ -169,6 +175,14 @@ class SQLite:
         return f":{name}"
 
     modulo = "%"
+
+    @staticmethod
+    def contains(text: str, _columns: list, trigram_table, id_column) -> list:
+        """"The row's text contains ``text``" through an FTS5 trigram table of those columns (rowid = the row's id;
+        a quoted phrase of trigrams is a substring)."""
+        phrase = '"' + text.replace('"', '""') + '"'
+        matches = trigram_table.c[trigram_table.name].op("MATCH")(phrase)  # the table's own column: all of them
+        return [id_column.in_(select(trigram_table.c.rowid).where(matches))]
 
     @staticmethod
     def timestamp_parameter(value):

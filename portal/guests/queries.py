@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Iterator
 
 from sqlalchemy import Select, column, exists, func, or_, select, table, union
+from portal.dialects import dialect_of
 from portal.extensions import db
 from portal.models import Location
 from portal.models.guest import Guest
@@ -141,11 +142,7 @@ def _search_terms(text: str) -> list:
 def _contains(q: str) -> list:
     """"Name or email contains q": LIKE through pg_trgm's GIN indexes on PostgreSQL, the FTS5 trigram table
     ``guest_search`` (migration 0017: a phrase of trigrams is a substring) on SQLite."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        phrase = '"' + q.replace('"', '""') + '"'
-        return [Guest.id.in_(select(GUEST_SEARCH.c.rowid).where(GUEST_SEARCH.c.guest_search.op("MATCH")(phrase)))]
-    pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-    return [Guest.search_name.like(pattern, escape="/"), Guest.email.like(pattern, escape="/")]
+    return dialect_of(db.session).contains(q, [Guest.search_name, Guest.email], GUEST_SEARCH, Guest.id)
 
 
 def _prefix(column, value: str):

@@ -183,10 +183,6 @@ def measure_pages(app, guests: int, runs: int) -> dict:
             samples += time_get(client, f"/guests/{guest_id}", 1)
         results[label] = samples
         log(f"{label:32s} {percentiles(samples)}")
-    started = time.perf_counter()
-    client.get("/guests/_dashboard")
-    results["dashboard_ms"] = (time.perf_counter() - started) * 1000
-    log(f"dashboard fragment: {results['dashboard_ms']:.0f} ms")
     return results
 
 
@@ -341,7 +337,6 @@ def report(database: str, args, pages: dict, ingest: dict) -> None:
         if isinstance(samples, list):
             verdict = "ok" if p95(samples) < TARGET_PAGE_MS else "MISSED"
             print(f"{label:34s} {percentiles(samples)}   target p95 < {TARGET_PAGE_MS:.0f} ms: {verdict}")
-    print(f"{'dashboard fragment':34s} {pages['dashboard_ms']:7.0f} ms (no target)")
     if ingest is None:
         return
     print(f"{'ingest into profiles':34s} {ingest['apply_per_s']:,.0f} orders/s in apply_orders, "

@@ -1,5 +1,5 @@
 """dashboard_days: the dashboard's figures per organization, local day and location, kept by the ingest path
-(filled for existing organizations by `flask guests rebuild` or `flask dashboard rebuild`)
+(filled for existing organizations by `flask guests rebuild-dashboard --org <slug>`)
 
 Revision ID: 0014
 Revises: 0013

@@ -8,7 +8,7 @@ from portal.htmx import redirect_page, template, wants_fragment
 from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import db
-from portal.guests import bp, charts, detail, export, service
+from portal.guests import bp, detail, export, service
 from portal.guests.figures import COUNTED, DEFINITIONS
 from portal.guests.queries import SORTS, ListQuery, list_page, org_locations
 from portal.models import Guest, GuestDuplicate, GuestMerge
@@ -57,11 +57,6 @@ def duplicates():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, has_next = detail.all_duplicates(current_org().id, page)
     return render_template("guests/duplicates.html", rows=rows, page=page, has_next=has_next)
-
-
-@bp.get("/_dashboard")
-def dashboard():
-    return render_template("guests/_dashboard.html", overview=charts.overview(current_org().id))
 
 
 @bp.get("/<int:guest_id>")

@@ -1,4 +1,4 @@
-"""``flask guests export`` and ``flask guests rebuild``."""
+"""``flask guests export``, ``flask guests rebuild`` and ``flask guests rebuild-dashboard``."""
 import csv
 import io
 import json
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from portal.guests.export import FIELDS
-from portal.models import Guest, GuestCheck, GuestOrder, GuestTag
+from portal.models import DashboardDay, Guest, GuestCheck, GuestOrder, GuestTag
 from tests.guests.builders import BASE, ingest, simple
 
 
@@ -77,3 +77,12 @@ def test_rebuild_recreates_profiles_from_stored_orders(cli, two_guests, session)
     assert (ann.order_count, ann.net_spend_cents) == (2, 2000)
     assert session.scalar(select(GuestTag.tag).where(GuestTag.guest_id == ann.id)) == "vip"
     assert session.scalar(select(Guest.order_count).where(Guest.key == "e:bob@example.com")) == 1
+
+
+def test_rebuild_dashboard_refills_the_daily_figures(cli, two_guests, session):
+    session.execute(delete(DashboardDay))
+    result = cli.invoke(args=["guests", "rebuild-dashboard", "--org", two_guests.org.slug])
+    assert result.exit_code == 0 and "recomputed 3 days" in result.output
+    assert session.scalars(select(DashboardDay.orders).order_by(DashboardDay.day)).all() == [1, 1, 1]
+    result = cli.invoke(args=["guests", "rebuild-dashboard", "--org", "nope"])
+    assert result.exit_code != 0 and "Traceback" not in result.output

@@ -1,6 +1,6 @@
 """Guest pages: list (search, sort, filter, pages, fragments), detail and timeline, tags, notes, merges, dashboard."""
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -198,26 +198,6 @@ def test_another_organizations_guest_is_a_404(web, people, session):
     web.login(outsider)
     assert web.client.get(f"/guests/{guest.id}").status_code == 404
     assert names_in(web.client.get("/guests/").get_data(as_text=True)) == []
-
-
-def test_the_dashboard_fragment_shows_weekly_guests_new_returning_and_capture(web, member, world):
-    today = datetime.now(timezone.utc).date()
-    this_week = datetime.combine(today - timedelta(days=today.weekday()), time(1), tzinfo=timezone.utc)
-    last_week = this_week - timedelta(days=7)
-    ingest(world.location,
-           simple(email="old@example.com", opened=last_week),
-           simple(email="old@example.com", opened=this_week),
-           simple(email="new@example.com", opened=this_week),
-           order(check(5, None), opened=this_week),  # no guest
-           simple(email="void@example.com", opened=this_week, voided=True))
-    web.login(member)
-    html = web.client.get("/guests/_dashboard", headers={"HX-Request": "true"}).get_data(as_text=True)
-    stats = dict(re.findall(r'<span class="label">([^<]+)</span><span class="value">([^<]+)</span>', html))
-    # 2 of this week's 3 counted orders carry a guest
-    assert stats == {"Guests": "2", "New this week": "1", "Returning this week": "1", "Capture rate this week": "67%"}
-    assert "<svg" in html and "<script" not in html
-    assert "guests._dashboard" not in html
-    assert 'hx-get="/guests/_dashboard"' in web.client.get("/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("pinned", [0, 2000])

@@ -1,4 +1,5 @@
 """Tablecloth: guest engagement for restaurant groups on Toast."""
+import os
 from pathlib import Path
 
 from flask import Flask, abort, g, redirect, request, send_file, url_for
@@ -15,6 +16,8 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the portal. ``overrides`` replace settings read from the environment (tests use it)."""
     app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    if overrides is None and os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+        settings.load_env_file(settings.dev_env_file())  # a `flask` command after `make run`: its dev secrets
     app.config.update(settings.from_env())
     app.config.update(overrides or {})
     if app.config["PORTAL_REQUIRE_SECRETS"] and not app.config.get("TESTING"):

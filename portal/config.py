@@ -141,6 +141,31 @@ def from_env(env: dict[str, str] | None = None) -> dict:
     }
 
 
+def load_env_file(path: Path, environ=None) -> list[str]:
+    """Set each ``NAME=value`` line of ``path`` that the environment does not set already (the environment wins);
+    blank lines and ``#`` comments are skipped. Returns the names set; nothing when the file does not exist.
+
+    Used for ``instance/dev.env``, the development secrets ``make run`` generates: ``flask`` commands typed in
+    another terminal then find them without sourcing the file by hand. Production has no such file.
+    """
+    environ = os.environ if environ is None else environ
+    if not path.is_file():
+        return []
+    loaded = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.strip().partition("=")
+        name = name.removeprefix("export ").strip()
+        if not sep or not name or name.startswith("#") or name in environ:
+            continue
+        environ[name] = value.strip().strip("'\"")
+        loaded.append(name)
+    return loaded
+
+
+def dev_env_file() -> Path:
+    return INSTANCE_DIR / "dev.env"
+
+
 def htmx_cdn_url() -> str:
     return f"{HTMX_CDN_ORIGIN}/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
 
@@ -149,4 +174,5 @@ def check_secrets(config: dict) -> None:
     """Refuse to start without the two secrets: sessions and stored credentials depend on them."""
     missing = [name for name in ("SECRET_KEY", "PORTAL_ENCRYPTION_KEY") if not config.get(name)]
     if missing:
-        raise ConfigError(f"missing required setting(s): {', '.join(missing)} (set them in the environment)")
+        raise ConfigError(f"missing required setting(s): {', '.join(missing)} (set them in the environment; "
+                          f"in development `make run` generates them into {dev_env_file()}, which `flask` reads)")

@@ -52,6 +52,9 @@ def register(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        # A page and its htmx fragment share a URL (hx-push-url): caches, the browser's own included, must keep them
+        # apart, or Back after leaving the page shows the bare fragment.
+        response.vary.add("HX-Request")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if g.get("request_id"):

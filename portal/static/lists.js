@@ -1,19 +1,16 @@
-// Lists (guest list): what was typed or ticked survives htmx's history snapshots, so Back shows the search box,
-// the location and the sort as the list they filtered; and one box ticks every guest of the page.
+// Lists (guest list): filters live in the URL. When Back (or Forward) restores a list from htmx's history, the
+// filter form is set from the restored URL, so the search box and the location say what filtered that list (a
+// history snapshot holds the form as first drawn, or as typed since: neither is the list's). One box also ticks
+// every guest of the page.
 (function () {
   "use strict";
 
-  // htmx snapshots the page's HTML, which holds the value attributes the page was drawn with, not what was
-  // typed since: write the current values into the attributes first.
-  document.addEventListener("htmx:beforeHistorySave", function () {
-    document.querySelectorAll("input, select").forEach(function (field) {
-      if (field.tagName === "SELECT") {
-        Array.prototype.forEach.call(field.options, function (option) { option.toggleAttribute("selected", option.selected); });
-      } else if (field.type === "checkbox" || field.type === "radio") {
-        field.toggleAttribute("checked", field.checked);
-      } else if (field.type !== "hidden" && field.type !== "password") {
-        field.setAttribute("value", field.value);
-      }
+  document.addEventListener("htmx:historyRestore", function () {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-url-state]").forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (field.name && field.type !== "submit" && field.type !== "hidden") field.value = params.get(field.name) || "";
+      });
     });
   });
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def names(page) -> list[str]:
-    return page.locator("[data-testid=guest-list] tbody td:first-child a").all_inner_texts()
+    return page.locator("[data-testid=guest-list] tbody td.col-name > a").all_inner_texts()
 
 
 def test_search_sort_and_open_a_guest_without_reloading_the_list(live_server, committed, page, database_url):

@@ -6,11 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.guests import charts
+from portal.guests import charts, duplicates
 from portal.guests.service import merges_of
 from portal.localtime import location_zones
 from portal.models import Location, Order, OrderCheck, User
@@ -78,25 +78,9 @@ def notes(guest: Guest) -> list[tuple[GuestNote, str | None]]:
 
 
 def duplicates_of(guest: Guest) -> list[tuple[GuestDuplicate, Guest]]:
-    """Possible duplicates of this guest, each with the other guest."""
-    rows = db.session.scalars(
-        select(GuestDuplicate).where(or_(GuestDuplicate.guest_id == guest.id, GuestDuplicate.other_guest_id == guest.id))
-        .order_by(GuestDuplicate.id)
-    ).all()
-    others = {d.other_guest_id if d.guest_id == guest.id else d.guest_id for d in rows}
-    by_id = {g.id: g for g in db.session.scalars(select(Guest).where(Guest.id.in_(others)))} if others else {}
-    return [(d, by_id[d.other_guest_id if d.guest_id == guest.id else d.guest_id]) for d in rows]
-
-
-def all_duplicates(org_id: int, page: int, per_page: int = 50) -> tuple[list[tuple[GuestDuplicate, Guest, Guest]], bool]:
-    """Possible duplicates of the organization, newest first, with both guests."""
-    rows = db.session.scalars(
-        select(GuestDuplicate).where(GuestDuplicate.org_id == org_id).order_by(GuestDuplicate.id.desc())
-        .offset((page - 1) * per_page).limit(per_page + 1)
-    ).all()
-    ids = {d.guest_id for d in rows} | {d.other_guest_id for d in rows}
-    by_id = {g.id: g for g in db.session.scalars(select(Guest).where(Guest.id.in_(ids)))} if ids else {}
-    return [(d, by_id[d.guest_id], by_id[d.other_guest_id]) for d in rows[:per_page]], len(rows) > per_page
+    """Possible duplicates of this guest not marked as different people, each with the other guest."""
+    return [(d, second if first.id == guest.id else first)
+            for d, first, second in duplicates.open_pairs(guest.org_id, guest.id)]
 
 
 def timeline(guest: Guest, page: int = 1, per_page: int = TIMELINE_PER_PAGE) -> tuple[list[TimelineEntry], bool]:

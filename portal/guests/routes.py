@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from portal.access import blocked_while_impersonating, owner_required
@@ -9,6 +9,7 @@ from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import db
 from portal.guests import bp, detail, export, service
+from portal.guests import duplicates as possible_duplicates
 from portal.guests.figures import COUNTED, DEFINITIONS
 from portal.guests.queries import SORTS, ListQuery, list_page, org_locations
 from portal.models import Guest, GuestDuplicate, GuestMerge
@@ -55,8 +56,21 @@ def export_csv():
 @bp.get("/duplicates")
 def duplicates():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, has_next = detail.all_duplicates(current_org().id, page)
-    return render_template("guests/duplicates.html", rows=rows, page=page, has_next=has_next)
+    groups, total = possible_duplicates.page_of_groups(current_org().id, page)
+    return render_template("guests/duplicates.html", groups=groups, total=total, page=page,
+                           has_next=page * possible_duplicates.PER_PAGE < total)
+
+
+@bp.post("/duplicates/<int:duplicate_id>/dismiss")
+@owner_required
+def dismiss_duplicate(duplicate_id):
+    duplicate = get_or_404(GuestDuplicate, duplicate_id)
+    names = [get_or_404(Guest, guest_id).display_name for guest_id in (duplicate.guest_id, duplicate.other_guest_id)]
+    _, error = commit_or_error(lambda: possible_duplicates.dismiss(duplicate, current_user.id))
+    if error:
+        return error_response(400, error)
+    flash(f"{names[0]} and {names[1]} are marked as different people: they will not be listed again.", "success")
+    return redirect_page(url_for("guests.duplicates"))
 
 
 @bp.get("/<int:guest_id>")
@@ -116,6 +130,8 @@ def merge(duplicate_id):
     guest, error = commit_or_error(lambda: service.merge(duplicate, current_user.id))
     if error:
         return error_response(400, error)
+    flash(f"Merged into one guest: {guest.display_name}. If they are different people, Unmerge on this page undoes "
+          "it.", "success")
     return redirect_page(url_for("guests.show", guest_id=guest.id))  # both guests' pages changed
 
 
@@ -126,5 +142,6 @@ def unmerge(merge_id):
     _, error = commit_or_error(lambda: service.unmerge(record, current_user.id))
     if error:
         return error_response(400, error)
+    flash(f"The merge was undone: {record.email_a} and {record.email_b} are two guests again.", "success")
     return redirect_page(url_for("guests.duplicates"))
 

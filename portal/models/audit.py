@@ -27,6 +27,7 @@ ACTIONS = {
     "export.downloaded": "Export downloaded",
     "guest.merged": "Guests merged",
     "guest.unmerged": "Guest merge undone",
+    "guest.duplicate_dismissed": "Guests marked as different people",
     "guest.erased": "Guest erased",
     "guest.opted_out": "Guest opted out of marketing",
     "guest.opted_in": "Guest opted back in to marketing",

@@ -80,13 +80,18 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def impersonation_banner():
+        """The banner's facts, and what pages may offer: no write control a read-only support session would only
+        see refused (``can_change``), no export while impersonating at all (``can_export``)."""
         impersonation = g.get("impersonation")
         if impersonation is None:
-            return {"impersonation": None}
+            return {"impersonation": None, "can_change": True, "can_export": True}
+        can_write = service.can_write(impersonation)
         return {
             "impersonation": impersonation,
             "impersonation_minutes_left": service.minutes_left(impersonation),
-            "impersonation_can_write": service.can_write(impersonation),
+            "impersonation_can_write": can_write,
+            "can_change": can_write,
+            "can_export": False,
         }
 
 

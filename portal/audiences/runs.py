@@ -89,6 +89,10 @@ def execute(run_id: int, *, client: clients.BaseClient | None = None) -> Audienc
     sync, lease = run.sync, Lease(run.sync_id)
     lease.take()
     started = time.monotonic()
+    session = db.session()
+    # The run alone writes its snapshot rows (the lease): a checkpoint need not expire them, and reloading 100,000
+    # members one by one after every chunk would cost more than the sync itself.
+    expiring, session.expire_on_commit = session.expire_on_commit, False
     try:
         run.status = RUN_RUNNING
         run.started_at = run.started_at or utcnow()
@@ -124,6 +128,7 @@ def execute(run_id: int, *, client: clients.BaseClient | None = None) -> Audienc
         _fail(run_id, "an internal error stopped the run")
         raise
     finally:
+        session.expire_on_commit = expiring
         lease.release()
         if client is not None:
             client.close()

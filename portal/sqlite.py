@@ -11,8 +11,18 @@ writer just before its first write or savepoint: its read snapshot ends (it wrot
 waits for the lock (``SQLITE_BUSY_TIMEOUT_S``). Reads before that point were not in the writer's snapshot, which is
 what PostgreSQL's default isolation (read committed) gives every statement anyway; work whose writes depend on what
 it reads takes the lock first (``take_write_lock``, through ``portal.dbutil.lock_organization``).
+
+Writers queue for the lock in the kernel, not in SQLite's busy handler. That handler polls with sleeps growing to
+100 ms, so a writer that commits and begins again at once (a webhook drain storing chunk after chunk) takes the
+lock back before any sleeper wakes: a webhook receipt waited seconds behind a busy drain. So each connection of
+ours first takes an exclusive ``flock`` on ``<database>.writers`` (``WriterQueueConnection``), which the kernel hands
+to a waiter the moment the holder's transaction ends; the holder then takes SQLite's own lock at once. Other
+programs writing the file (sqlite3, a backup) still meet SQLite's lock and its busy timeout.
 """
+import fcntl
+import os
 import sqlite3
+import threading
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -26,11 +36,107 @@ _installed = False
 
 
 def engine_options(config: dict) -> dict:
-    """``SQLALCHEMY_ENGINE_OPTIONS`` with the busy timeout (``SQLITE_BUSY_TIMEOUT_S``) for a SQLite database."""
+    """``SQLALCHEMY_ENGINE_OPTIONS`` for a SQLite database: the busy timeout (``SQLITE_BUSY_TIMEOUT_S``) and
+    connections whose writers queue in the kernel."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options["connect_args"] = {**options.get("connect_args", {}), "timeout": config["SQLITE_BUSY_TIMEOUT_S"]}
+        options["connect_args"] = {**options.get("connect_args", {}), "timeout": config["SQLITE_BUSY_TIMEOUT_S"],
+                                   "factory": WriterQueueConnection}
     return options
+
+
+class WriterQueueConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds the database's writer queue lock (an exclusive ``flock`` on
+    ``<database>.writers``) from just before ``BEGIN IMMEDIATE`` until its transaction ends."""
+
+    def __init__(self, database, timeout: float = 5.0, *args, **kwargs):
+        super().__init__(database, timeout, *args, **kwargs)
+        self._wait_s = timeout
+        name = os.fsdecode(database)
+        # An in-memory database has no other connection to queue with.
+        self._queue_path = None if name in ("", ":memory:") or name.startswith("file:") else name + ".writers"
+        self._queue_fd: int | None = None
+        self._queued = False
+
+    def join_writers(self) -> None:
+        """Wait (up to the busy timeout) until no other connection of ours writes; raises SQLite's own
+        "database is locked" error when the wait runs out."""
+        if self._queue_path is None or self._queued:
+            return
+        if self._queue_fd is None:
+            self._queue_fd = os.open(self._queue_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if not _flock(self._queue_fd, self._wait_s):
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode, busy.sqlite_errorname = sqlite3.SQLITE_BUSY, "SQLITE_BUSY"
+            raise busy
+        self._queued = True
+
+    def leave_writers(self) -> None:
+        if self._queued:
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+            self._queued = False
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:  # a failed COMMIT leaves it open: the rollback that follows leaves
+                self.leave_writers()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            if not self.in_transaction:
+                self.leave_writers()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self._queue_fd is not None:
+                os.close(self._queue_fd)  # releases the flock with it
+                self._queue_fd, self._queued = None, False
+
+
+def _flock(fd: int, timeout: float) -> bool:
+    """An exclusive flock on ``fd`` within ``timeout`` seconds. The wait happens in the kernel, which wakes a
+    waiter as soon as the lock is free (polling would leave it to whoever asks first); a helper thread waits on a
+    duplicate of ``fd`` (the same open file, so the same lock) so that the wait can time out."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    waiter = _KernelWait(os.dup(fd))
+    waiter.start()
+    return waiter.result(timeout)
+
+
+class _KernelWait(threading.Thread):
+    """Blocks in ``flock`` on its own descriptor; a caller that stopped waiting leaves it to unlock at once."""
+
+    def __init__(self, fd: int):
+        super().__init__(name="sqlite-writer-queue", daemon=True)
+        self._fd, self._taken, self._guard, self._abandoned = fd, threading.Event(), threading.Lock(), False
+
+    def run(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            with self._guard:
+                if self._abandoned:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                else:
+                    self._taken.set()
+        finally:
+            os.close(self._fd)  # the lock belongs to the open file, which the caller's descriptor keeps
+
+    def result(self, timeout: float) -> bool:
+        if self._taken.wait(timeout):
+            return True
+        with self._guard:
+            self._abandoned = not self._taken.is_set()
+            return not self._abandoned
 
 
 def install() -> None:
@@ -74,10 +180,15 @@ def _before_cursor_execute(connection, cursor, statement, _parameters, context, 
 
 def _become_writer(connection, execute) -> None:
     execute("COMMIT")  # ends the read snapshot; the transaction wrote nothing
+    dbapi_connection = connection.connection.driver_connection
     try:
+        if isinstance(dbapi_connection, WriterQueueConnection):
+            dbapi_connection.join_writers()
         execute("BEGIN IMMEDIATE")
     except Exception:
         execute("BEGIN")  # still in a transaction that has not written, as SQLAlchemy believes
+        if isinstance(dbapi_connection, WriterQueueConnection):
+            dbapi_connection.leave_writers()
         raise
     connection.info[_READING] = False
 

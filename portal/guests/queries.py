@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Iterator
 
-from sqlalchemy import Select, column, exists, func, or_, select, table, union
+from sqlalchemy import Select, column, exists, func, or_, select, table, union_all
 from portal.dialects import dialect_of
 from portal.extensions import db
 from portal.models import Location
@@ -18,6 +18,7 @@ from portal.models.guest_links import GuestLocation
 
 PER_PAGE = 50
 SEARCH_PINNED = 2000  # a search matching at most this many guests is sorted from its matches (see _searched)
+READ_PINNED = 4 * SEARCH_PINNED  # matches read to tell (a guest matching several terms is read once per term)
 MIN_CONTAINS = 3  # "contains" needs a trigram on PostgreSQL (pg_trgm); shorter text matches the start
 MIN_TAIL_DIGITS = 4  # "ends with" these digits (the last 4 of a phone, as Toast Guestbook looks guests up)
 GUEST_SEARCH = table("guest_search", column("rowid"), column("guest_search"))  # SQLite only (migration 0017)
@@ -119,23 +120,25 @@ def _search(text: str):
     return or_(*_search_terms(text))
 
 
-def _search_terms(text: str) -> list:
+def _search_terms(text: str, walking: bool = False) -> list:
     """Any part of "first last" or the email (from MIN_CONTAINS characters; shorter text matches their start),
     the start of "last first", and for digits the start of the phone or its last digits (MIN_TAIL_DIGITS or more:
-    "0101" finds +1 617 555 0101, as Toast Guestbook looks guests up). Each term reads an index on its own."""
+    "0101" finds +1 617 555 0101, as Toast Guestbook looks guests up). Each term reads an index on its own;
+    ``walking``: the same tests on ``column || ''``, which no index serves, for a page read along the sort's index."""
+    col = (lambda column: column.concat("")) if walking else (lambda column: column)
     q = text.strip().lower()
     if len(q) >= MIN_CONTAINS:
-        terms = _contains(q)
+        terms = _contains(q, [col(Guest.search_name), col(Guest.email)])
     else:
-        terms = [_prefix(Guest.search_name, q), _prefix(Guest.email, q)]
-    terms.append(_prefix(Guest.sort_name, q))
+        terms = [_prefix(col(Guest.search_name), q), _prefix(col(Guest.email), q)]
+    terms.append(_prefix(col(Guest.sort_name), q))
     digits = "".join(ch for ch in q if ch.isdigit())
     if digits and len(digits) >= 3 and all(ch.isdigit() or ch in " +-().," for ch in q):
-        terms.append(_prefix(Guest.phone, "+" + digits))
+        terms.append(_prefix(col(Guest.phone), "+" + digits))
         if not q.startswith("+") and not digits.startswith("1"):
-            terms.append(_prefix(Guest.phone, "+1" + digits))
+            terms.append(_prefix(col(Guest.phone), "+1" + digits))
         if len(digits) >= MIN_TAIL_DIGITS and not q.startswith("+"):
-            terms.append(_prefix(Guest.phone_reversed, digits[::-1]))
+            terms.append(_prefix(col(Guest.phone_reversed), digits[::-1]))
     return terms
 
 
@@ -162,21 +165,22 @@ def _ordered(stmt: Select, query: ListQuery, *, with_nulls: bool) -> Select:
 
 
 def _searched(org_id: int, query: ListQuery, guest_ids: Select | None) -> Select:
-    """``filtered``, with a narrow search pinned to the ids it matches.
+    """``filtered``, read the way the search's breadth calls for.
 
-    Left to itself a planner may walk the sort index and test the search on every guest, which is right for a
-    broad search ("b": matches come quickly) and a full scan for a rare one (an email). So the search indexes are
-    read first, each search term through its own index: when they match at most SEARCH_PINNED guests, the page is
-    sorted from those ids alone.
+    The search indexes are read first, each term through its own index, up to SEARCH_PINNED + 1 matches: a narrow
+    search (an email, the last digits of a phone) is sorted from those ids alone. A broad one ("ma", "son") is
+    read along the sort's index, testing each guest, since its matches come quickly that way; its tests are
+    written so no index serves them (``walking``), or a planner would rather collect every match and sort them.
     """
-    base = filtered(org_id, query, guest_ids)
     if not query.q:
-        return base
-    matches = union(*(select(Guest.id).where(Guest.org_id == org_id, term) for term in _search_terms(query.q)))
-    matched = db.session.scalars(select(matches.subquery().c.id).limit(SEARCH_PINNED + 1)).all()
-    if len(matched) > SEARCH_PINNED:
-        return base
-    return filtered(org_id, replace(query, q=""), guest_ids).where(Guest.id.in_(matched))
+        return filtered(org_id, query, guest_ids)
+    unfiltered = filtered(org_id, replace(query, q=""), guest_ids)
+    matches = union_all(*(select(Guest.id).where(Guest.org_id == org_id, term) for term in _search_terms(query.q)))
+    read = db.session.scalars(select(matches.subquery().c.id).limit(READ_PINNED)).all()  # a guest once per term
+    matched = set(read)
+    if len(read) == READ_PINNED or len(matched) > SEARCH_PINNED:
+        return unfiltered.where(or_(*_search_terms(query.q, walking=True)))
+    return unfiltered.where(Guest.id.in_(sorted(matched)))
 
 
 def list_page(org_id: int, query: ListQuery, per_page: int = PER_PAGE, guest_ids: Select | None = None) -> Page:

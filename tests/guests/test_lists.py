@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from portal.guests import queries
 from portal.models import AuditEvent, Guest, GuestTag, Segment
 from portal.segments import service
 from tests import factories
@@ -50,7 +51,10 @@ def people(world):
     ("101", []),  # 3 digits match the start of a phone only
     ("johnson bob", ["Bob Johnson"]),  # "last first"
 ])
-def test_the_list_searches_any_part_of_names_and_emails_and_the_end_of_phones(web, member, people, q, expected):
+@pytest.mark.parametrize("pinned", [0, 2000])  # 0: every search is read along the sort's index (a broad search)
+def test_the_list_searches_any_part_of_names_and_emails_and_the_end_of_phones(web, member, people, monkeypatch,
+                                                                              pinned, q, expected):
+    monkeypatch.setattr(queries, "SEARCH_PINNED", pinned)
     web.login(member)
     assert names_in(web.client.get("/guests/", query_string={"q": q}).get_data(as_text=True)) == expected
 

@@ -142,10 +142,10 @@ def _search_terms(text: str, walking: bool = False) -> list:
     return terms
 
 
-def _contains(q: str) -> list:
+def _contains(q: str, columns: list) -> list:
     """"Name or email contains q": LIKE through pg_trgm's GIN indexes on PostgreSQL, the FTS5 trigram table
     ``guest_search`` (migration 0017: a phrase of trigrams is a substring) on SQLite."""
-    return dialect_of(db.session).contains(q, [Guest.search_name, Guest.email], GUEST_SEARCH, Guest.id)
+    return dialect_of(db.session).contains(q, columns, GUEST_SEARCH, Guest.id)
 
 
 def _prefix(column, value: str):

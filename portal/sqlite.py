@@ -16,13 +16,16 @@ Writers queue for the lock in the kernel, not in SQLite's busy handler. That han
 100 ms, so a writer that commits and begins again at once (a webhook drain storing chunk after chunk) takes the
 lock back before any sleeper wakes: a webhook receipt waited seconds behind a busy drain. So each connection of
 ours first takes an exclusive ``flock`` on ``<database>.writers`` (``WriterQueueConnection``), which the kernel hands
-to a waiter the moment the holder's transaction ends; the holder then takes SQLite's own lock at once. Other
-programs writing the file (sqlite3, a backup) still meet SQLite's lock and its busy timeout.
+to a waiter the moment the holder's transaction ends; the holder then takes SQLite's own lock at once. A connection
+that writes again within WRITER_COURTESY_S of its last commit waits that long first: the woken waiter needs a moment
+to run, and a drain asking again at once would take the lock back every time. Other programs writing the file
+(sqlite3, a backup) still meet SQLite's lock and its busy timeout.
 """
 import fcntl
 import os
 import sqlite3
 import threading
+import time
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -33,6 +36,7 @@ _NOT_WRITES = frozenset({"SELECT", "WITH", "VALUES", "PRAGMA", "EXPLAIN", "BEGIN
                          "RELEASE"})
 
 _installed = False
+WRITER_COURTESY_S = 0.002
 
 
 def engine_options(config: dict) -> dict:
@@ -57,6 +61,7 @@ class WriterQueueConnection(sqlite3.Connection):
         self._queue_path = None if name in ("", ":memory:") or name.startswith("file:") else name + ".writers"
         self._queue_fd: int | None = None
         self._queued = False
+        self._left_at = float("-inf")
 
     def join_writers(self) -> None:
         """Wait (up to the busy timeout) until no other connection of ours writes; raises SQLite's own
@@ -65,6 +70,9 @@ class WriterQueueConnection(sqlite3.Connection):
             return
         if self._queue_fd is None:
             self._queue_fd = os.open(self._queue_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        pause = self._left_at + WRITER_COURTESY_S - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
         if not _flock(self._queue_fd, self._wait_s):
             busy = sqlite3.OperationalError("database is locked")
             busy.sqlite_errorcode, busy.sqlite_errorname = sqlite3.SQLITE_BUSY, "SQLITE_BUSY"
@@ -74,7 +82,7 @@ class WriterQueueConnection(sqlite3.Connection):
     def leave_writers(self) -> None:
         if self._queued:
             fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
-            self._queued = False
+            self._queued, self._left_at = False, time.monotonic()
 
     def commit(self):
         try:

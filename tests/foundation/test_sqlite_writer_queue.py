@@ -95,3 +95,26 @@ def test_the_apps_sqlite_connections_queue(app, database_url):
             assert isinstance(raw.driver_connection, WriterQueueConnection)
         finally:
             raw.close()
+
+
+def test_a_writer_asking_again_at_once_lets_a_queued_one_go_first(database):
+    """A drain commits and begins its next chunk at once; a receipt queued meanwhile still gets its turn."""
+    drain, receipt = writer(database), writer(database)
+    begin_writing(drain)
+    order = []
+
+    def receive():
+        begin_writing(receipt)
+        order.append("receipt")
+        receipt.commit()
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    time.sleep(0.2)  # the receipt is queued
+    for _ in range(5):  # chunk after chunk, with no pause of its own
+        drain.commit()
+        begin_writing(drain)
+        order.append("drain")
+    drain.commit()
+    thread.join(5)
+    assert order.index("receipt") <= 1, order

@@ -24,6 +24,7 @@ from portal.models import Location, SyncRun
 from portal.models.base import utcnow
 from portal.models.sync import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
 from portal.sync import bookmarks
+from portal.sync.clients import ConnectionNeedsReconnect
 from portal.sync.store import store_orders
 from portal.toast.client import ToastClient, add_one_month
 from portal.toast.errors import AuthError, RetryableAPIError, ToastError, TokenBudgetExceeded
@@ -120,7 +121,7 @@ def describe_error(exc: Exception) -> str:
     text (SQL, a programming error) stays in the worker's log, never on a page."""
     if isinstance(exc, AuthError):
         return f"Toast refused access: {exc.reason}"
-    if isinstance(exc, (ToastError, RunStopped)):
+    if isinstance(exc, (ToastError, RunStopped, ConnectionNeedsReconnect)):
         return str(exc)[:1000] or type(exc).__name__
     if isinstance(exc, SQLAlchemyError):
         return "a database error stopped this run (logged for the Tablecloth team)"

@@ -135,7 +135,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Below these the page shows RFM only (the figures: 200 repeat guests, 90 days); lower for demos.
         "PREDICT_MIN_REPEAT_GUESTS": positive_int(env.get("PREDICT_MIN_REPEAT_GUESTS"), 200,
                                                   "PREDICT_MIN_REPEAT_GUESTS"),
-        "PREDICT_MIN_HISTORY_DAYS": positive_int(env.get("PREDICT_MIN_HISTORY_DAYS"), 90, "PREDICT_MIN_HISTORY_DAYS"),
+        "PREDICT_MIN_HISTORY_DAYS": positive_int(env.get("PREDICT_MIN_HISTORY_DAYS"), 56, "PREDICT_MIN_HISTORY_DAYS"),
         "DEBUG": debug,
         "PORTAL_REQUIRE_SECRETS": not debug and parse_bool(env.get("PORTAL_REQUIRE_SECRETS"), True),
     }

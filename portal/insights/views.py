@@ -33,6 +33,7 @@ def page(org_id: int) -> dict:
     bands = service.band_counts(org_id)
     return {
         "fit": fit,
+        "unavailable": service.unavailable(fit),
         "scored": scored,
         "groups": groups,
         "grid": grid(),

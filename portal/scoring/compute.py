@@ -24,11 +24,13 @@ MAX_NEXT_VISIT_DAYS = 730
 # and its predictions for that held-out period are compared with the visits guests actually made.
 HOLDOUT_SHARE = 0.25
 MIN_HOLDOUT_DAYS = 28
+# Below half a year of history the 12-month value extrapolates past anything observed: the page says so.
+SHORT_HISTORY_DAYS = 182
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """When the model figures are shown at all (defaults: the issue's 200 repeat guests and 90 days)."""
+    """When the model figures are shown at all (defaults: 200 repeat guests and 56 days, see diagnostics)."""
 
     min_repeat_guests: int = diagnostics.MIN_REPEAT_GUESTS
     min_history_days: int = diagnostics.MIN_HISTORY_DAYS
@@ -88,6 +90,9 @@ def score(data: VisitSummaries, as_of_day: int, history_days: int, calibration_e
                      "p": None, "q": None, "v": None}
     scored.log_likelihood = visits.log_likelihood
     _value_column(scored, visits.params, frequency, recency, age, monetary, annual_discount_rate)
+    if history_days < SHORT_HISTORY_DAYS:
+        scored.notes.append(f"With {history_days} days of history, the 12-month value extends what guests did so far "
+                            "over a whole year: read it as a ranking more than an amount; it firms up every night.")
     scored.calibration = calibration(data, calibration_end_day, as_of_day)
     return scored
 

@@ -26,6 +26,7 @@ from portal.models.scores import GuestScore, ModelFit
 from portal.predict import clv, diagnostics
 from portal.predict.rfm import CHURN_BAND_DESCRIPTIONS, SEGMENT_DESCRIPTIONS, SEGMENT_RULES
 from portal.scoring import compute, store, summaries
+from portal.templating import day
 
 CHURN_BANDS = ("high", "medium", "low")
 RFM_GROUPS = tuple(dict.fromkeys(rule.name for rule in SEGMENT_RULES))  # table order, each name once
@@ -160,7 +161,42 @@ def band_rules() -> list[tuple[str, str]]:
     return [(band, CHURN_BAND_DESCRIPTIONS[band]) for band in CHURN_BANDS]
 
 
+def unavailable(fit: ModelFit | None, thresholds: compute.Thresholds | None = None) -> dict[str, str]:
+    """Figure (a ``DEFINITIONS`` key) -> why the stored scores cannot answer it yet and when they will, for the
+    figures the organization's last fit (``latest_fit``) did not produce; empty when every figure is there."""
+    if fit is None:
+        reason = ("Guest value is not computed yet: the models are first fitted when the Toast history download "
+                  "finishes, then every night.")
+        return dict.fromkeys(DEFINITIONS, reason)
+    missing = {}
+    if not fit.backed:
+        missing = dict.fromkeys(("p_alive", "expected_visits_90d", "churn_band", "predicted_value_12m",
+                                 "expected_next_visit"), _when_backed(fit, thresholds or settings().thresholds))
+    elif not (fit.params or {}).get("p"):
+        note = next((part for part in fit.reason.split(". ") if part.startswith("Predicted value is not shown")),
+                    "Predicted value is not shown after the last fit.")
+        missing["predicted_value_12m"] = note.rstrip(".") + "."
+    return missing
+
+
+def _when_backed(fit: ModelFit, thresholds: compute.Thresholds) -> str:
+    """Why the last fit gave no predictions, and when they will appear (fits run every night)."""
+    waits = []
+    if fit.history_days < thresholds.min_history_days:
+        ready = fit.as_of + timedelta(days=thresholds.min_history_days - fit.history_days)
+        waits.append(f"the order history reaches {thresholds.min_history_days} days (the nightly fit of "
+                     f"{day(ready)})")
+    if fit.repeat_guests < thresholds.min_repeat_guests:
+        waits.append(f"{thresholds.min_repeat_guests:,} guests have come back on another day "
+                     f"({fit.repeat_guests:,} so far)")
+    if not waits:  # enough data, the fit did not settle
+        return fit.reason
+    return "Predictions appear once " + " and ".join(waits) + "."
+
+
 def guest_value(org_id: int, guest_id: int) -> dict:
     """What the guest page shows: the guest's score (None before the first fit or without a counted order),
     whether the model figures are backed, and the definitions."""
-    return {"score": score_of(org_id, guest_id), "fit": latest_fit(org_id), "definitions": DEFINITIONS}
+    fit = latest_fit(org_id)
+    return {"score": score_of(org_id, guest_id), "fit": fit, "definitions": DEFINITIONS,
+            "unavailable": unavailable(fit)}

@@ -7,6 +7,7 @@ from portal.access import blocked_while_impersonating
 from portal.errorpages import error_response
 from portal.extensions import db
 from portal.models import Segment
+from portal.scoring import service as guest_value
 from portal.segments import bp, exports, form, service
 from portal.segments.rules import CHANNELS, FIELDS, empty_rules, validate
 from portal.tenancy import current_org, get_or_404
@@ -39,6 +40,7 @@ def show(segment_id):
     return render_template(
         "segments/show.html", words=service.plain_words(org_id, segment.rules), stats=stats,
         months=service.last_order_months(org_id, segment.rules), **_members_context(segment),
+        waiting=service.waiting_figures(segment.rules, guest_value.unavailable(guest_value.latest_fit(org_id))),
     )
 
 
@@ -188,8 +190,10 @@ def _builder(segment, tree: dict, *, name: str, parsed=None, name_error=None, st
 
 
 def _builder_choices() -> dict:
-    return {"fields": FIELDS, "choices": service.choices(current_org().id), "channels": CHANNELS,
-            "operator_labels": form.OPERATOR_LABELS, "value_text": form.value_text}
+    org_id = current_org().id
+    return {"fields": FIELDS, "choices": service.choices(org_id), "channels": CHANNELS,
+            "operator_labels": form.OPERATOR_LABELS, "value_text": form.value_text,
+            "unavailable": guest_value.unavailable(guest_value.latest_fit(org_id))}
 
 
 def _members_context(segment) -> dict:

@@ -19,7 +19,7 @@ from portal.models.base import utcnow
 from portal.scoring.service import CHURN_BANDS, RFM_GROUPS
 from portal.segments.compile import Compiler
 from portal.segments.presets import PRESETS, choice_values, describe
-from portal.segments.rules import validate
+from portal.segments.rules import FIELDS, conditions, validate
 
 PER_PAGE = 25
 MAX_PAGE = 4_000  # deep OFFSETs are slow; the CSV export is the way to every member
@@ -298,3 +298,10 @@ def choices(org_id: int) -> dict[str, list[tuple[str, str]]]:
         "rfm_group": [(name, name) for name in RFM_GROUPS],
         "churn_band": [(band, f"{band} risk") for band in CHURN_BANDS],
     }
+
+
+def waiting_figures(tree: dict, unavailable: dict[str, str]) -> list[tuple[str, str]]:
+    """(figure label, why it is not there yet) for the rule's conditions on guest-value figures the last fit did
+    not produce (``portal.scoring.service.unavailable``): those conditions match nobody until then."""
+    fields = dict.fromkeys(node["field"] for _, node in conditions(tree) if node["field"] in unavailable)
+    return [(FIELDS[field].label, unavailable[field]) for field in fields]

@@ -351,10 +351,10 @@ def test_compress_groups_identical_guests_and_rebuilds_them():
 
 
 @pytest.mark.parametrize("repeat_guests, days, backed, fragment", [
-    (200, 90, True, "200 returning guests over 90 days"),
+    (200, 56, True, "200 returning guests over 56 days"),
     (199, 365, False, "at least 200 guests who came back (have 199)"),
-    (5000, 89, False, "at least 90 days of order history (have 89)"),
-    (10, 10, False, "have 10) and at least 90 days"),
+    (5000, 55, False, "at least 56 days of order history (have 55)"),
+    (10, 10, False, "have 10) and at least 56 days"),
 ])
 def test_model_adequacy(repeat_guests, days, backed, fragment):
     verdict = diagnostics.model_adequacy(repeat_guests, days)

@@ -1,6 +1,12 @@
-"""Segment conditions on guest value: SQL (portal.segments.scored) against the plain-Python reference."""
+"""Segment conditions on guest value: SQL (portal.segments.scored) against the plain-Python reference; the builder
+disables what the last fit cannot answer."""
+import json
+import re
+from datetime import date
+
 import pytest
 
+from portal.models import ModelFit
 from portal.segments.presets import describe
 from portal.segments.rules import RulesError, validate
 from tests import factories
@@ -76,3 +82,26 @@ def test_the_builder_offers_the_value_fields_and_their_choices(web, session):
     shown = web.client.get(response.headers["Location"]).get_data(as_text=True)
     # (the segment page capitalizes the sentence with Jinja's capitalize, which lower-cases the rest)
     assert "chance still a guest (%) less than 30.5 and in rfm group any of: champions, loyal" in shown.lower()
+
+
+def test_the_builder_disables_figures_the_last_fit_did_not_produce_and_says_when(web, session):
+    org = factories.OrganizationFactory()
+    web.login(factories.UserFactory(organization=org, role="marketer"))
+    page = web.client.get("/segments/new").get_data(as_text=True)
+    # No fit yet: every guest-value figure is disabled, with the reason in its tooltip.
+    for name in ("p_alive", "expected_visits_90d", "predicted_value_12m", "rfm_group", "churn_band"):
+        assert re.search(rf'<option value="{name}" disabled title="Guest value is not computed yet', page), name
+    session.add(ModelFit(org_id=org.id, as_of=date(2026, 3, 1), guests=900, repeat_guests=150, history_days=40,
+                         backed=False, reason="Predictions are rough guesses until there are more.",
+                         discount_rate=0.1))
+    session.flush()
+    page = web.client.get("/segments/new").get_data(as_text=True)
+    assert '<option value="rfm_group" >' in page.replace("  ", " ")  # RFM groups come with any fit
+    assert ('disabled title="Predictions appear once the order history reaches 56 days (the nightly fit of '
+            'Mar 17, 2026) and 200 guests have come back on another day (150 so far)."') in page
+    segment = factories.SegmentFactory(organization=org,
+                                       rules_json=json.dumps(validate(rules(cond("p_alive", "lt", 30)))))
+    shown = web.client.get(f"/segments/{segment.id}").get_data(as_text=True)
+    assert "Chance still a guest (%) matches nobody yet: Predictions appear once the order history" in shown
+    edit = web.client.get(f"/segments/{segment.id}/edit").get_data(as_text=True)
+    assert 'data-testid="condition-unavailable">Matches nobody yet: Predictions appear once' in edit

@@ -63,3 +63,20 @@ def test_backfill_then_fit_scores_every_guest_and_stopped_guests_score_lower(con
     for x, groups in compared.items():
         stopped, still = groups["stopped"], groups["still"]
         assert sum(stopped) / len(stopped) < sum(still) / len(still), (x, stopped, still)
+
+
+def test_a_new_tenants_twelve_week_backfill_gets_predictions_from_its_first_fit(connected, committed, redis_conn,
+                                                                                app):
+    """The onboarding a new tenant (and the demo) goes through: the default backfill, then the fit it queues."""
+    org_id = connected["org"].id
+    for location in connected["locations"]:
+        runs.start(location, runs.CONFIG)
+        runs.start(location, runs.BACKFILL)  # TOAST_BACKFILL_DAYS: 84
+    work(redis_conn)
+
+    fit = committed.scalar(select(ModelFit).where(ModelFit.org_id == org_id))
+    assert app.config["TOAST_BACKFILL_DAYS"] == 84 and 80 <= fit.history_days <= 84
+    assert fit.backed, fit.reason
+    scored = committed.scalar(select(func.count()).where(GuestScore.org_id == org_id, GuestScore.p_alive.is_not(None),
+                                                         GuestScore.predicted_value_12m_cents.is_not(None)))
+    assert scored == fit.guests > 0

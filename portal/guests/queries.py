@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Iterator
 
-from sqlalchemy import Select, column, exists, func, or_, select, table, union_all
+from sqlalchemy import Select, column, exists, func, or_, select, table
 from portal.dialects import dialect_of
 from portal.extensions import db
 from portal.models import Location
@@ -18,7 +18,6 @@ from portal.models.guest_links import GuestLocation
 
 PER_PAGE = 50
 SEARCH_PINNED = 2000  # a search matching at most this many guests is sorted from its matches (see _searched)
-READ_PINNED = 4 * SEARCH_PINNED  # matches read to tell (a guest matching several terms is read once per term)
 MIN_CONTAINS = 3  # "contains" needs a trigram on PostgreSQL (pg_trgm); shorter text matches the start
 MIN_TAIL_DIGITS = 4  # "ends with" these digits (the last 4 of a phone, as Toast Guestbook looks guests up)
 GUEST_SEARCH = table("guest_search", column("rowid"), column("guest_search"))  # SQLite only (migration 0017)
@@ -167,7 +166,7 @@ def _ordered(stmt: Select, query: ListQuery, *, with_nulls: bool) -> Select:
 def _searched(org_id: int, query: ListQuery, guest_ids: Select | None) -> Select:
     """``filtered``, read the way the search's breadth calls for.
 
-    The search indexes are read first, each term through its own index, up to SEARCH_PINNED + 1 matches: a narrow
+    The search indexes are read first, one term at a time, up to SEARCH_PINNED + 1 matches in all: a narrow
     search (an email, the last digits of a phone) is sorted from those ids alone. A broad one ("ma", "son") is
     read along the sort's index, testing each guest, since its matches come quickly that way; its tests are
     written so no index serves them (``walking``), or a planner would rather collect every match and sort them.
@@ -175,11 +174,12 @@ def _searched(org_id: int, query: ListQuery, guest_ids: Select | None) -> Select
     if not query.q:
         return filtered(org_id, query, guest_ids)
     unfiltered = filtered(org_id, replace(query, q=""), guest_ids)
-    matches = union_all(*(select(Guest.id).where(Guest.org_id == org_id, term) for term in _search_terms(query.q)))
-    read = db.session.scalars(select(matches.subquery().c.id).limit(READ_PINNED)).all()  # a guest once per term
-    matched = set(read)
-    if len(read) == READ_PINNED or len(matched) > SEARCH_PINNED:
-        return unfiltered.where(or_(*_search_terms(query.q, walking=True)))
+    matched = set()
+    for term in _search_terms(query.q):
+        matched.update(db.session.scalars(
+            select(Guest.id).where(Guest.org_id == org_id, term).limit(SEARCH_PINNED + 1)))
+        if len(matched) > SEARCH_PINNED:
+            return unfiltered.where(or_(*_search_terms(query.q, walking=True)))
     return unfiltered.where(Guest.id.in_(sorted(matched)))
 
 

@@ -2,6 +2,7 @@
 role changes ask first. Checked in Chromium at 1366 and 390 px."""
 import pytest
 
+from portal.audit.service import PER_PAGE, record
 from portal.models import User
 from tests import factories
 from tests.browser.conftest import screenshot, sign_in
@@ -108,3 +109,29 @@ def test_the_phone_menu_opens_from_its_button(live_server, harbor, page):
     page.set_viewport_size({"width": 1366, "height": 800})
     assert page.locator("#site-menu a:has-text('Guests')").is_visible()
     assert not page.locator("[data-menu-toggle]").is_visible()
+
+
+def test_history_restores_raise_no_csp_violation_and_no_404(live_server, harbor, committed, page):
+    """The back button restores a pushed page from htmx's cache, and from the server once the cache is gone."""
+    for number in range(PER_PAGE + 5):
+        record("guest.merged", org_id=harbor.org_id, details={"kept_id": number})
+    committed.commit()
+    violations, missing = _watch_csp(page), []
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
+    sign_in(page, live_server, harbor.email)
+    page.goto(f"{live_server}/settings/audit")
+    page.click("text=Older")
+    page.wait_for_url("**/settings/audit?page=2")
+    page.go_back()
+    page.wait_for_selector("text=Older")
+    page.go_forward()
+    page.wait_for_url("**/settings/audit?page=2")
+    restores = []
+    page.on("request", lambda request: restores.append(request.url)
+            if request.headers.get("hx-history-restore-request") else None)
+    page.evaluate("sessionStorage.removeItem('htmx-history-cache')")  # the next restore asks the server
+    page.go_back()
+    page.wait_for_selector("text=Older")
+    assert page.locator("[data-testid=current-org]").is_visible()  # the whole page came back, menu included
+    assert restores == [f"{live_server}/settings/audit"]
+    assert violations == [] and missing == []

@@ -27,8 +27,7 @@ class Card:
 
 def page(org_id: int, filters: Filters) -> dict:
     current, previous, series = service.figures(org_id, filters)
-    return {"cards": cards(org_id, filters, current, previous), "charts": chart_set(series),
-            "current": current, "previous": previous}
+    return {"cards": cards(org_id, filters, current, previous), "charts": chart_set(series), "previous": previous}
 
 
 def cards(org_id: int, filters: Filters, now: Period, before: Period) -> list[Card]:

@@ -32,7 +32,7 @@ def test_support_views_as_an_organization_sees_the_banner_and_stops(live_server,
     assert page.inner_text("h1") == "Harbor Restaurant Group"
     assert "help@tablecloth.example" in banner.inner_text()
     assert banner.locator("[data-testid=impersonated-org]").inner_text() == "Harbor Restaurant Group"
-    assert re.search(r"Expires at \d\d:\d\d UTC \((30|29) min left\)", banner.inner_text())
+    assert re.search(r"Expires at \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M UTC \((30|29) min left\)", banner.inner_text())
 
     page.click("a:has-text('Password')")
     page.wait_for_url("**/account/password")

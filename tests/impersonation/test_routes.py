@@ -38,7 +38,7 @@ def test_the_banner_names_the_real_user_the_organization_and_the_time_left(web, 
     page = web.client.get("/").get_data(as_text=True)
     banner = re.search(r'<div class="impersonation-banner".*?</div>', page, re.S).group(0)
     assert support.email in banner and two_orgs["a"].name in banner and "read-only" in banner
-    assert re.search(r"Expires at \d\d:\d\d UTC\s+\(<span[^>]*>(30|29)</span> min left\)", banner)
+    assert re.search(r"Expires at \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M UTC\s+\(<span[^>]*>(30|29)</span> min left\)", banner)
     assert 'action="/support/view-as/stop"' in banner and 'name="csrf_token"' in banner
 
 

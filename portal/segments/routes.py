@@ -184,8 +184,10 @@ def _builder(segment, tree: dict, *, name: str, parsed=None, name_error=None, st
     if parsed is None:
         parsed = form.Parsed(tree=tree, rows=form.rows(tree))
     page = service.members_page(current_org().id, tree) if parsed.valid else None
+    choices = _builder_choices()
     context = dict(segment=segment, name=name, name_error=name_error, root_op=tree.get("op", "and"),
-                   parsed=parsed, errors=parsed.errors, page=page, **_builder_choices())
+                   parsed=parsed, errors=parsed.errors, page=page,
+                   unavailable_reasons=service.unavailable_reasons(choices["unavailable"]), **choices)
     return render_template("segments/edit.html", **context), status
 
 

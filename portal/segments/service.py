@@ -305,3 +305,12 @@ def waiting_figures(tree: dict, unavailable: dict[str, str]) -> list[tuple[str, 
     not produce (``portal.scoring.service.unavailable``): those conditions match nobody until then."""
     fields = dict.fromkeys(node["field"] for _, node in conditions(tree) if node["field"] in unavailable)
     return [(FIELDS[field].label, unavailable[field]) for field in fields]
+
+
+def unavailable_reasons(unavailable: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """(why, labels of the builder's fields it holds back), one entry per reason."""
+    reasons: dict[str, list[str]] = {}
+    for field, why in unavailable.items():
+        if field in FIELDS:
+            reasons.setdefault(why, []).append(FIELDS[field].label)
+    return list(reasons.items())

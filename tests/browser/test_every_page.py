@@ -78,7 +78,7 @@ def test_every_page_fits_the_screen_without_csp_violations(live_server, harbor, 
         sign_in(page, live_server, harbor["owner"].email)
         for name, path in harbor["pages"].items():
             _check(page, f"{live_server}{path}", name, width, problems)
-        page.click("text=Sign out") if width > 860 else None
+        context.clear_cookies()  # a guest following the link in an email: no session
         _check(page, f"{live_server}{harbor['unsubscribe']}", "unsubscribe", width, problems)
     finally:
         context.close()

@@ -8,6 +8,7 @@ Each client counts its calls (``calls``, ``write_calls``) for the run history. N
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 
@@ -80,6 +81,7 @@ class BaseClient:
         self.pacer = pacer
         self.calls = 0
         self.write_calls = 0
+        self._count_lock = threading.Lock()  # runs send several requests at once (runs.pipeline)
         self._sleep = sleep
         self._http = httpx.Client(timeout=TIMEOUT, transport=transport, headers=self._headers())
 
@@ -97,9 +99,9 @@ class BaseClient:
         problem = "no answer"
         for attempt in range(ATTEMPTS):
             with self.pacer.slot(bucket):
-                self.calls += 1
-                if method != "GET":
-                    self.write_calls += 1
+                with self._count_lock:
+                    self.calls += 1
+                    self.write_calls += method != "GET"
                 try:
                     response = self._http.request(method, self.base_url + path, json=json, params=params)
                 except httpx.TransportError as exc:

@@ -26,7 +26,8 @@ class Plan:
     upserts: list = field(default_factory=list)  # MemberRow to create or update
     tags: list = field(default_factory=list)  # MemberRow to put in the list/tag
     removals: list = field(default_factory=list)  # AudienceMember to take out
-    snapshot: dict = field(default_factory=dict)  # guest id -> AudienceMember
+    snapshot: dict = field(default_factory=dict)  # guest id -> AudienceMember, of the members to send only
+    resent: set = field(default_factory=set)  # guest ids written by a run killed before it stored the answer
 
     @property
     def to_send(self) -> int:
@@ -45,8 +46,11 @@ def contactable_ids(sync: AudienceSync) -> list[int]:
 def plan(sync: AudienceSync, keys: list[str], remote_id) -> Plan:
     """The run's work. ``remote_id(row)`` names a member in the destination (Mailchimp: the subscriber hash)."""
     result = Plan()
-    result.snapshot = {m.guest_id: m for m in db.session.scalars(
-        select(AudienceMember).where(AudienceMember.sync_id == sync.id))}
+    # Plain rows, not ORM objects: a run with nothing to send reads 100,000 of them and touches none.
+    known_rows = {row.guest_id: row for row in db.session.execute(
+        select(AudienceMember.guest_id, AudienceMember.remote_id, AudienceMember.fingerprint,
+               AudienceMember.remote_status, AudienceMember.in_list, AudienceMember.pending)
+        .where(AudienceMember.sync_id == sync.id))}
     wanted = contactable_ids(sync)
     result.members = len(wanted)
     wanted_remote = set()
@@ -54,7 +58,7 @@ def plan(sync: AudienceSync, keys: list[str], remote_id) -> Plan:
         for row in db.session.execute(guest_fields.rows_query(sync.org_id, wanted[start:start + READ_CHUNK])):
             member = guest_fields.member_row(row, keys)
             wanted_remote.add(remote_id(member))
-            known = result.snapshot.get(member.guest_id)
+            known = known_rows.get(member.guest_id)
             if known is not None and known.remote_status in SILENT:
                 result.unchanged += 1
                 continue
@@ -69,8 +73,20 @@ def plan(sync: AudienceSync, keys: list[str], remote_id) -> Plan:
             elif not fresh:
                 result.unchanged += 1
     wanted_ids = set(wanted)
-    for guest_id, known in result.snapshot.items():
-        # A guest merged into another keeps the destination member (same address): nothing to take out.
-        if guest_id not in wanted_ids and known.in_list and known.remote_id not in wanted_remote:
-            result.removals.append(known)
+    # A guest merged into another keeps the destination member (same address): nothing to take out.
+    leaving = [guest_id for guest_id, known in known_rows.items()
+               if guest_id not in wanted_ids and known.in_list and known.remote_id not in wanted_remote]
+    result.resent = {guest_id for guest_id, known in known_rows.items() if known.pending}
+    result.snapshot = members_of(sync.id, [row.guest_id for row in result.upserts + result.tags] + leaving)
+    result.removals = [result.snapshot[guest_id] for guest_id in leaving]
     return result
+
+
+def members_of(sync_id: int, guest_ids: list[int]) -> dict:
+    """guest id -> AudienceMember of those ``guest_ids`` the sync has a snapshot row for."""
+    found, ids = {}, sorted(set(guest_ids))
+    for start in range(0, len(ids), READ_CHUNK):
+        for member in db.session.scalars(select(AudienceMember).where(
+                AudienceMember.sync_id == sync_id, AudienceMember.guest_id.in_(ids[start:start + READ_CHUNK]))):
+            found[member.guest_id] = member
+    return found

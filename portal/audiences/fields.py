@@ -4,7 +4,6 @@ Rows are read in chunks with one query (guest figures, scores, home location); a
 of exactly what is sent, so a run resends a member only when one of its sent values changed.
 """
 import hashlib
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
@@ -82,5 +81,5 @@ def member_row(row, keys: list[str]) -> MemberRow:
     }
     values = {key: every[key] for key in keys}
     opted_in = bool(row.opted_in)
-    payload = json.dumps([row.email, opted_in, values], sort_keys=True, separators=(",", ":"))
+    payload = repr((row.email, opted_in, tuple(values.items())))  # keys in catalog order: a stable text
     return MemberRow(row.id, row.email, opted_in, values, hashlib.md5(payload.encode()).hexdigest())

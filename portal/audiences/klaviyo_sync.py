@@ -12,12 +12,14 @@ import json
 import time
 
 from portal.audiences import clients, diff, optouts
+from portal.audiences.pipeline import pipeline
 from portal.audiences.fields import FIELDS
 from portal.extensions import db
 from portal.models import AudienceMember
 from portal.models.base import utcnow
 
 POLL_WAITS = (0.2, 0.5, 1, 2, 3, 5)  # seconds between job polls, growing
+JOBS_IN_FLIGHT = 3  # import jobs sent and awaited side by side (the pacer keeps the account's rate)
 
 
 def external_id(org_id: int, guest_id: int) -> str:
@@ -34,14 +36,20 @@ def plan(ctx):
 
 
 def send(ctx, work) -> None:
-    snapshot = work.snapshot
+    snapshot, client, list_id = work.snapshot, ctx.client, ctx.destination.list_id
     rows = {row.guest_id: row for row in work.upserts + work.tags}.values()
-    for chunk in _import_chunks(ctx, list(rows)):
-        _import(ctx, chunk, snapshot)
+
+    def prepared():
+        for chunk in _import_chunks(ctx, list(rows)):
+            _mark_pending(ctx, chunk, snapshot)
+            yield chunk
+
+    pipeline(prepared(), lambda chunk: _run_job(client, list_id, chunk),
+             lambda chunk, outcome: _stored(ctx, chunk, snapshot, *outcome), JOBS_IN_FLIGHT)
     leavers = [m for m in work.removals if m.remote_id]
     for start in range(0, len(leavers), clients.KLAVIYO_REMOVE_MAX):
         chunk = leavers[start:start + clients.KLAVIYO_REMOVE_MAX]
-        ctx.client.remove_from_list(ctx.destination.list_id, [m.remote_id for m in chunk])
+        client.remove_from_list(list_id, [m.remote_id for m in chunk])
         for member in chunk:
             member.in_list = False
         ctx.checkpoint(removed=len(chunk))
@@ -73,8 +81,7 @@ def _import_chunks(ctx, rows):
         yield chunk
 
 
-def _import(ctx, chunk, snapshot) -> None:
-    """One import job: send, wait for it, keep the profile ids and the rejected rows; checkpointed."""
+def _mark_pending(ctx, chunk, snapshot) -> None:
     for row, _ in chunk:
         member = snapshot.get(row.guest_id)
         if member is None:
@@ -83,37 +90,43 @@ def _import(ctx, chunk, snapshot) -> None:
             db.session.add(member)
         member.pending = True
     ctx.checkpoint()
-    client = ctx.client
-    job_id = client.import_profiles(ctx.destination.list_id, [profile for _, profile in chunk])
+
+
+def _run_job(client, list_id: str, chunk) -> tuple[dict, dict]:
+    """One import job, on a sender thread: send it, wait for it, read its rejected rows and its profile ids.
+    Returns (email -> (code, reason) of rejected rows, external id -> Klaviyo profile id)."""
+    job_id = client.import_profiles(list_id, [profile for _, profile in chunk])
     job = _wait(client, job_id)
-    by_email = {row.email: row for row, _ in chunk}
     failed = {}
     if job.get("failed_count"):
         for error in client.import_errors(job_id):
             attributes = error.get("attributes") or {}
             email = ((attributes.get("original_payload") or {}).get("email") or "").lower()
-            if email in by_email:
-                failed[by_email[email].guest_id] = (attributes.get("code") or "invalid",
-                                                    attributes.get("detail") or attributes.get("title") or "refused")
-    ids = client.import_job_profiles(job_id)  # external id -> Klaviyo profile id
-    added = updated = 0
+            failed[email] = (attributes.get("code") or "invalid",
+                             attributes.get("detail") or attributes.get("title") or "refused")
+    return failed, client.import_job_profiles(job_id)
+
+
+def _stored(ctx, chunk, snapshot, failed: dict, ids: dict) -> None:
+    """One job's outcome into the snapshot and the run's counts, checkpointed."""
+    added = updated = rejected = 0
     for row, _ in chunk:
         member = snapshot[row.guest_id]
         member.pending, member.updated_at = False, utcnow()
-        if row.guest_id in failed:
-            code, reason = failed[row.guest_id]
+        if row.email in failed:
+            code, reason = failed[row.email]
             ctx.reject(row.guest_id, code, reason)
             member.remote_status, member.fingerprint = "rejected", row.fingerprint
+            rejected += 1
             continue
-        was_listed = member.in_list
         member.remote_id = ids.get(external_id(ctx.sync.org_id, row.guest_id)) or member.remote_id
-        if not was_listed:
+        if member.in_list:
+            updated += 1
+        else:
             member.created_by_sync = member.created_by_sync or member.remote_status is None
             added += 1
-        else:
-            updated += 1
         member.in_list, member.remote_status, member.fingerprint = True, "listed", row.fingerprint
-    ctx.checkpoint(added=added, updated=updated, rejected=len(failed))
+    ctx.checkpoint(added=added, updated=updated, rejected=rejected)
 
 
 def _wait(client, job_id: str) -> dict:

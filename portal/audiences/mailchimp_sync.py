@@ -14,12 +14,14 @@ import json
 from sqlalchemy import select
 
 from portal.audiences import clients, diff
+from portal.audiences.pipeline import pipeline
 from portal.audiences.fields import FIELDS
 from portal.extensions import db
 from portal.models import AudienceMember, Guest
 from portal.models.base import utcnow
 
 BATCH = clients.MAILCHIMP_BATCH
+WIDTH = clients.MAILCHIMP_LIMITS.concurrency  # requests in flight: Mailchimp allows 10 connections per key
 
 
 def remote_id(member) -> str:
@@ -49,14 +51,19 @@ def plan(ctx):
 
 
 def send(ctx, work) -> None:
-    snapshot = work.snapshot
-    resent = {gid for gid, m in snapshot.items() if m.pending}  # sent by a run killed before it stored the answer
+    snapshot, resent = work.snapshot, work.resent
     new = [row for row in work.upserts if _is_new(snapshot.get(row.guest_id))]
     changed = [row for row in work.upserts if not _is_new(snapshot.get(row.guest_id))]
-    for start in range(0, len(new), BATCH):
-        _upsert(ctx, new[start:start + BATCH], snapshot, resent, update_existing=False)
-    for start in range(0, len(changed), BATCH):
-        _upsert(ctx, changed[start:start + BATCH], snapshot, resent, update_existing=True)
+    batches = [(new[i:i + BATCH], False) for i in range(0, len(new), BATCH)]
+    batches += [(changed[i:i + BATCH], True) for i in range(0, len(changed), BATCH)]
+    list_id = ctx.destination.list_id
+
+    def prepared():
+        for rows, update_existing in batches:
+            yield rows, update_existing, _prepare(ctx, rows, snapshot, update_existing)
+
+    pipeline(prepared(), lambda item: ctx.client.batch_subscribe(list_id, item[2], update_existing=item[1]),
+                  lambda item, answer: _stored(ctx, item[0], snapshot, resent, answer), WIDTH)
     _tag_and_untag(ctx, work, snapshot)
 
 
@@ -64,19 +71,21 @@ def _is_new(known) -> bool:
     return known is None or known.remote_status in (None, "rejected")
 
 
-def _upsert(ctx, rows, snapshot, resent, *, update_existing: bool) -> None:
-    """One batch subscribe of at most 500 members, checkpointed with its answer."""
-    sync = ctx.sync
-    for row in rows:  # the intent first: an echo of this very write after a kill is recognised as ours
+def _prepare(ctx, rows, snapshot, update_existing: bool) -> list[dict]:
+    """The intent first (checkpointed): an echo of this very write after a kill is recognised as ours."""
+    for row in rows:
         member = snapshot.get(row.guest_id)
         if member is None:
-            member = snapshot[row.guest_id] = AudienceMember(sync_id=sync.id, guest_id=row.guest_id,
+            member = snapshot[row.guest_id] = AudienceMember(sync_id=ctx.sync.id, guest_id=row.guest_id,
                                                              created_by_sync=False, in_list=False)
             db.session.add(member)
         member.pending, member.remote_id = True, remote_id(row)
     ctx.checkpoint()
-    body = [_member_body(row, snapshot[row.guest_id], update_existing) for row in rows]
-    answer = ctx.client.batch_subscribe(ctx.destination.list_id, body, update_existing=update_existing)
+    return [_member_body(row, snapshot[row.guest_id], update_existing) for row in rows]
+
+
+def _stored(ctx, rows, snapshot, resent, answer: dict) -> None:
+    """One batch subscribe's answer into the snapshot and the run's counts, checkpointed."""
     by_hash = {remote_id(row): row for row in rows}
     added = updated = rejected = 0
     for item in answer.get("new_members", []) + answer.get("updated_members", []):
@@ -132,10 +141,15 @@ def _tag_and_untag(ctx, work, snapshot) -> None:
     by_email = [m for m in leavers if m.guest_id in emails]
     by_hash = [m for m in leavers if m.guest_id not in emails]
     list_id, segment_id = ctx.destination.list_id, ctx.sync.remote_segment_id
-    for start in range(0, max(len(tags), len(by_email)), BATCH):
-        add, remove = tags[start:start + BATCH], by_email[start:start + BATCH]
-        answer = ctx.client.segment_members(list_id, segment_id, [row.email for row in add],
-                                            [emails[m.guest_id] for m in remove])
+    calls = [(tags[i:i + BATCH], by_email[i:i + BATCH]) for i in range(0, max(len(tags), len(by_email)), BATCH)]
+
+    def send_one(item):
+        add, remove = item
+        return ctx.client.segment_members(list_id, segment_id, [row.email for row in add],
+                                          [emails[m.guest_id] for m in remove])
+
+    def stored(item, answer):
+        add, remove = item
         strangers = {clients.mailchimp_subscriber_hash(e) for error in answer.get("errors", [])
                      for e in error.get("email_addresses", [])}
         for row in add:
@@ -143,6 +157,8 @@ def _tag_and_untag(ctx, work, snapshot) -> None:
         for member in remove:
             member.in_list = False
         ctx.checkpoint(removed=len(remove))
+
+    pipeline(iter(calls), send_one, stored, WIDTH)
     for member in by_hash:  # erased or merged away: no address left here, only the subscriber hash
         ctx.client.request("DELETE", f"/lists/{list_id}/segments/{segment_id}/members/{member.remote_id}")
         if member.created_by_sync:

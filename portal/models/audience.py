@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import TenantScoped, Timestamped, UTCDateTime, utcnow
 from portal.models.segment import Segment
+from portal.models.user import User
 
 KINDS = ("mailchimp", "klaviyo")
 KIND_LABELS = {"mailchimp": "Mailchimp", "klaviyo": "Klaviyo"}
@@ -117,6 +118,7 @@ class AudienceRun(TenantScoped, db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
     sync: Mapped[AudienceSync] = relationship()
+    started_by: Mapped[User | None] = relationship()
 
     @property
     def done(self) -> int:

@@ -126,10 +126,11 @@ def _search_terms(text: str, walking: bool = False) -> list:
     ``walking``: the same tests on ``column || ''``, which no index serves, for a page read along the sort's index."""
     col = (lambda column: column.concat("")) if walking else (lambda column: column)
     q = text.strip().lower()
+    named = [col(Guest.search_name)] + ([] if " " in q else [col(Guest.email)])  # no email holds a space
     if len(q) >= MIN_CONTAINS:
-        terms = _contains(q, [col(Guest.search_name), col(Guest.email)])
+        terms = _contains(q, named)
     else:
-        terms = [_prefix(col(Guest.search_name), q), _prefix(col(Guest.email), q)]
+        terms = [_prefix(column, q) for column in named]
     terms.append(_prefix(col(Guest.sort_name), q))
     digits = "".join(ch for ch in q if ch.isdigit())
     if digits and len(digits) >= 3 and all(ch.isdigit() or ch in " +-().," for ch in q):

@@ -4,6 +4,7 @@ The timeline shows only the guest's own checks of each order (a split order may 
 """
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.guests import charts, duplicates
 from portal.guests.service import merges_of
-from portal.localtime import location_zones
+from portal.localtime import location_zones, organization_zone
 from portal.models import Location, Order, OrderCheck, User
 from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestNote, GuestTag
@@ -122,21 +123,23 @@ def timeline(guest: Guest, page: int = 1, per_page: int = TIMELINE_PER_PAGE) -> 
 
 
 def spend_chart(guest: Guest) -> charts.Chart | None:
-    """Net spend per month (UTC) over the guest's counted orders, the last ``CHART_MONTHS`` months at most."""
+    """Net spend per month (the organization's local months) over the guest's counted orders, the last
+    ``CHART_MONTHS`` months at most."""
     rows = db.session.execute(
         select(GuestOrder.opened_at, GuestOrder.net_spend_cents)
         .where(GuestOrder.guest_id == guest.id, GuestOrder.counted.is_(True), GuestOrder.opened_at.is_not(None))
     ).all()
     if not rows:
         return None
-    months = defaultdict(int)
+    zone, months = organization_zone(guest.org_id), defaultdict(int)
     for opened_at, cents in rows:
-        months[(opened_at.year, opened_at.month)] += cents
+        local = opened_at.astimezone(zone)
+        months[(local.year, local.month)] += cents
     first, last = min(months), max(months)
     span = []
     year, month = last
     while (year, month) >= first and len(span) < CHART_MONTHS:
         span.append((year, month))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    points = [(f"{y}-{m:02d}", months.get((y, m), 0)) for y, m in reversed(span)]
+    points = [(f"{date(y, m, 1):%b %Y}", months.get((y, m), 0)) for y, m in reversed(span)]
     return charts.bars([(label, [cents]) for label, cents in points], money=True)

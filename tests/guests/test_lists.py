@@ -2,12 +2,12 @@
 opt-out / add to a segment with their confirmation, on both databases."""
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from portal.guests import queries
+from portal.guests import detail, queries
 from portal.models import AuditEvent, Guest, GuestTag, Segment
 from portal.segments import service
 from tests import factories
@@ -181,3 +181,17 @@ def test_the_guest_page_flags_a_marketplace_relay_address_and_formats_the_phone(
     html = web.client.get(f"/guests/{world.guests()[0].id}").get_data(as_text=True)
     assert 'data-testid="relay-email"' in html and "left out of exports" in html
     assert "+44 20 7946 0958 (United Kingdom)" in html  # foreign: international, with the country
+
+
+def test_times_are_local_a_late_dinner_belongs_to_its_local_day_and_month(web, member, world, session):
+    world.location.time_zone = "America/New_York"
+    session.flush()
+    late = datetime(2026, 3, 1, 0, 40, tzinfo=timezone.utc)  # Feb 28, 7:40 PM in Boston
+    ingest(world.location, simple(email="nia@example.com", first="Nia", last="Night", opened=late))
+    guest = world.guests()[0]
+    assert [bar.label for bar in detail.spend_chart(guest).bars] == ["Feb 2026"]
+    web.login(member)
+    html = web.client.get(f"/guests/{guest.id}").get_data(as_text=True)
+    assert "Feb 28, 2026, 7:40 PM EST" in html  # the order, in its location's time
+    listed = web.client.get("/guests/?q=nia").get_data(as_text=True)
+    assert "Feb 28, 2026" in listed and "Mar 1, 2026" not in listed

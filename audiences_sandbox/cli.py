@@ -4,6 +4,9 @@
 benchmark has a rate-limit floor worth measuring; Mailchimp always allows 10 simultaneous connections per key.
 """
 import json
+import os
+import signal
+import sys
 
 import click
 from werkzeug.serving import run_simple
@@ -34,9 +37,22 @@ def build(kind: str, *, rate: int | None, steady: int | None, api_key: str | Non
               help="Requests per second per key (Mailchimp: off by default; Klaviyo: burst, default 10).")
 @click.option("--steady", type=click.IntRange(1), default=None, help="Klaviyo: requests per minute (default 150).")
 @click.option("--latency", type=click.FloatRange(0, 10), default=0.0, help="Seconds each request takes.")
-def sandbox_command(kind, host, port, rate, steady, latency):
+@click.option("--api-key", default=None, help="The key to accept (default: a new one; Mailchimp's ends in -us19).")
+@click.option("--list-id", default=None, help="The list to serve.")
+@click.option("--state", "state_path", default=None, type=click.Path(dir_okay=False),
+              help="Mailchimp: keep the audience in this JSON file across restarts.")
+def sandbox_command(kind, host, port, rate, steady, latency, api_key, list_id, state_path):
     """Serve a stateful local Mailchimp or Klaviyo API (the parts an audience sync uses)."""
-    app, state = build(kind, rate=rate, steady=steady, latency=latency)
+    if state_path and kind != "mailchimp":
+        raise click.BadParameter("only the Mailchimp sandbox keeps its state in a file", param_hint="--state")
+    app, state = build(kind, rate=rate, steady=steady, latency=latency, api_key=api_key, list_id=list_id)
+    if state_path and os.path.exists(state_path):
+        state.load(state_path)
     base = f"http://{host}:{port}" + ("/3.0" if kind == "mailchimp" else "")
     click.echo(json.dumps({**state.credentials(base), "admin_base_url": f"http://{host}:{port}/sandbox"}))
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # Ctrl-C or make run's stop: save, then leave
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if state_path:
+            state.save(state_path)

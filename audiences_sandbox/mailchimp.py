@@ -20,6 +20,7 @@ request log, and 429s to inject.
 import base64
 import hashlib
 import itertools
+import json
 import re
 import threading
 import uuid
@@ -52,6 +53,24 @@ class MailchimpState:
 
     def credentials(self, base_url: str) -> dict:
         return {"kind": "mailchimp", "base_url": base_url, "api_key": self.api_key, "list_id": self.list_id}
+
+    def save(self, path: str) -> None:
+        """The audience as JSON (``make run`` keeps it across restarts, as Mailchimp would)."""
+        with self.lock:
+            data = {"members": self.members, "merge_fields": self.merge_fields, "webhooks": self.webhooks,
+                    "segments": {k: {"name": v["name"], "members": sorted(v["members"])}
+                                 for k, v in self.segments.items()}}
+        with open(path, "w") as out:
+            json.dump(data, out)
+
+    def load(self, path: str) -> None:
+        with open(path) as source:
+            data = json.load(source)
+        with self.lock:
+            self.members, self.merge_fields, self.webhooks = data["members"], data["merge_fields"], data["webhooks"]
+            self.segments = {k: {"name": v["name"], "members": set(v["members"])} for k, v in data["segments"].items()}
+            taken = [int(k) for k in self.segments] + [f["merge_id"] for f in self.merge_fields.values()]
+            self._ids = itertools.count(max(taken, default=0) + 1)
 
 
 def problem(status: int, title: str, detail: str, headers: dict | None = None):

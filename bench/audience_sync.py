@@ -2,11 +2,13 @@
 
 Usage:
   .venv/bin/python bench/audience_sync.py [--members 100000] [--kinds mailchimp,klaviyo] [--redis-url URL]
-      [--mailchimp-rate 4] [--klaviyo-burst 10] [--klaviyo-steady 600]
+      [--mailchimp-latency 2.0] [--klaviyo-burst 10] [--klaviyo-steady 600]
 
-Each sandbox runs as its own process (``flask audiences sandbox``) with rate limits set so the floor is a minute or
-two: Mailchimp N requests per second (it publishes no rate, only 10 connections), Klaviyo burst N/s and steady N/min
-per endpoint family (its published 10/s and 150/m scaled up). The portal's run executes in this process against a
+Each sandbox runs as its own process (``flask audiences sandbox``) with limits set so the floor is a minute or two:
+Mailchimp publishes no request rate, only 10 simultaneous connections per key, so its sandbox holds each request
+``--mailchimp-latency`` seconds (a large batch takes seconds there) and the floor is ceil(calls / 10) x latency;
+Klaviyo's sandbox counts burst N/s and steady N/min per endpoint family (its published 10/s and 150/m, the steady
+one raised so the run takes minutes, not an hour). The portal's run executes in this process against a
 fresh SQLite database and a real Redis (pacing). Printed next to the targets:
 
 1. First sync: API calls against the minimum the batch sizes allow, and wall time against the floor the sandbox's
@@ -51,7 +53,7 @@ FIELDS = ["first_name", "last_name", "last_visit", "visits", "lifetime_spend"]
 
 
 def start_sandbox(kind: str, port: int, args) -> tuple[subprocess.Popen, dict]:
-    limits = (["--rate", str(args.mailchimp_rate)] if kind == "mailchimp"
+    limits = (["--latency", str(args.mailchimp_latency)] if kind == "mailchimp"
               else ["--rate", str(args.klaviyo_burst), "--steady", str(args.klaviyo_steady)])
     env = {**os.environ, "FLASK_APP": "wsgi", "FLASK_DEBUG": "1"}
     process = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "audiences", "sandbox", "--kind", kind, "--port",
@@ -102,7 +104,7 @@ def minimum_calls(kind: str, adds: int, removes: int, updates: int = 0) -> int:
 def floor_seconds(kind: str, calls: int, args) -> float:
     """Shortest time the sandbox's windows allow ``calls`` requests (fixed windows, as the vendors count)."""
     if kind == "mailchimp":
-        return (calls - 1) / args.mailchimp_rate
+        return math.ceil(calls / clients.MAILCHIMP_LIMITS.concurrency) * args.mailchimp_latency
     per_second = (calls - 1) / args.klaviyo_burst
     per_minute = ((calls - 1) // args.klaviyo_steady) * 60.0
     return max(per_second, per_minute)
@@ -190,7 +192,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--kinds", default="mailchimp,klaviyo")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/7"))
-    parser.add_argument("--mailchimp-rate", type=int, default=4)
+    parser.add_argument("--mailchimp-latency", type=float, default=2.0)
     parser.add_argument("--klaviyo-burst", type=int, default=10)
     parser.add_argument("--klaviyo-steady", type=int, default=600)
     parser.add_argument("--port", type=int, default=8931)

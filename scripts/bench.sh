@@ -10,7 +10,7 @@ scripts/services.sh redis_start 6390
 scripts/services.sh pg_start 54339 tablecloth_bench
 export BENCH_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:54339/tablecloth_bench"
 export BENCH_REDIS_URL="redis://127.0.0.1:6390/7"
-for script in toast_parse backfill_floor webhook_load fleet_onboarding predict_fit predict_db guests_scale segments_scale dashboard; do
+for script in toast_parse backfill_floor webhook_load fleet_onboarding predict_fit predict_db guests_scale segments_scale dashboard audience_sync; do
   [ -f "bench/$script.py" ] || continue
   echo "== bench/$script.py"
   .venv/bin/python "bench/$script.py"

@@ -64,9 +64,29 @@ if [ ! -f instance/demo-webhook-url ]; then  # first run: connect the demo organ
 fi
 start_sandbox "$(cat instance/demo-webhook-url)"  # live orders keep arriving, as signed webhooks
 
+AUDIENCE_PORT="${AUDIENCE_PORT:-8901}"
+start_audiences() {  # the Mailchimp sandbox the demo's "Lapsed" segment syncs to; its audience kept across runs
+  [ -f instance/demo-mailchimp-key ] || .venv/bin/python -c "import uuid; print(uuid.uuid4().hex + '-us19')" \
+    > instance/demo-mailchimp-key
+  : > instance/run/audiences.json
+  .venv/bin/flask audiences sandbox --kind mailchimp --port "$AUDIENCE_PORT" --api-key "$(cat instance/demo-mailchimp-key)" \
+    --list-id demo-audience --state instance/run/mailchimp-audience.json \
+    > instance/run/audiences.json 2> instance/run/audiences.log &
+  for _ in $(seq 100); do [ -s instance/run/audiences.json ] && return 0; sleep 0.1; done
+  echo "the Mailchimp sandbox did not start (see instance/run/audiences.log)"; exit 1
+}
+start_audiences
+if [ ! -f instance/demo-audience.json ]; then  # first run: connect it and queue the first sync of "Lapsed"
+  .venv/bin/flask audiences connect --org demo --kind mailchimp --base-url "http://127.0.0.1:$AUDIENCE_PORT/3.0" \
+    --list-id demo-audience < instance/demo-mailchimp-key > instance/demo-audience.json
+  .venv/bin/flask audiences sync --org demo --segment lapsed --destination \
+    "$(.venv/bin/python -c "import json; print(json.load(open('instance/demo-audience.json'))['destination_id'])")" > /dev/null
+  echo "demo's Lapsed segment syncs to the Mailchimp sandbox (nightly, after orders, and on Sync now)"
+fi
+
 .venv/bin/rq cron workers.cron --url "$REDIS_URL" &
 .venv/bin/rq worker-pool --num-workers "${TABLECLOTH_WORKERS:-$(nproc)}" --worker-class workers.worker.AppWorker \
   --url "$REDIS_URL" webhooks sync default models &
 .venv/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:5000 --access-logfile - wsgi:app &
-echo "portal: http://127.0.0.1:5000  Toast sandbox: http://127.0.0.1:$SANDBOX_PORT  (Ctrl-C stops everything)"
+echo "portal: http://127.0.0.1:5000  Toast sandbox: http://127.0.0.1:$SANDBOX_PORT  Mailchimp sandbox: http://127.0.0.1:$AUDIENCE_PORT  (Ctrl-C stops everything)"
 wait -n

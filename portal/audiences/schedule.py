@@ -12,6 +12,7 @@ from portal.models.audience import DESTINATION_ACTIVE, RUN_ACTIVE
 from portal.models.base import utcnow
 
 DEBOUNCE = timedelta(minutes=15)  # orders keep arriving in a rush; one run after it, not one per order
+MAX_WAIT = timedelta(hours=1)  # ...but a steady stream of orders still gets a run this often
 STALLED = timedelta(minutes=10)
 
 
@@ -28,13 +29,15 @@ def start_nightly() -> int:
 
 def start_after_orders(now=None) -> int:
     """A run of every sync whose organization's guests changed since its last run started, once the changes have
-    been quiet for DEBOUNCE; returns how many were started."""
+    been quiet for DEBOUNCE (or its last run is MAX_WAIT old); returns how many were started."""
     now = now or utcnow()
     started = 0
     for sync in _active_syncs():
         last = db.session.scalar(select(func.max(AudienceRun.queued_at)).where(AudienceRun.sync_id == sync.id))
         changed = db.session.scalar(select(func.max(Guest.updated_at)).where(Guest.org_id == sync.org_id))
-        if changed is not None and (last is None or changed > last) and now - changed >= DEBOUNCE:
+        if changed is None or (last is not None and changed <= last):
+            continue
+        if last is None or now - changed >= DEBOUNCE or now - last >= MAX_WAIT:
             started += _start(sync, "orders")
     return started
 

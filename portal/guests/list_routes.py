@@ -8,27 +8,20 @@ from flask_login import current_user
 
 from portal.errors import InputError
 from portal.guests import bp, bulk
-from portal.guests.queries import ListQuery, list_page
-from portal.guests.routes import _list_query
+from portal.guests.queries import NULLABLE_SORTS, SORTS, ListQuery, list_page
+from portal.guests.routes import list_query
 from portal.guests.service import clean_tag
 from portal.templating import day, money, number
 from portal.tenancy import current_org
 from portal.transaction import commit_or_error
 
-DATES = {"first_order": "first_order_at", "last_order": "last_order_at"}
-MONEY = {"net_spend": "net_spend_cents", "avg_check": "avg_check_cents", "tips": "total_tips_cents",
-         "delivery_spend": "delivery_spend_cents"}
-COUNTS = {"orders": "order_count", "delivery": "delivery_orders", "takeout": "takeout_orders",
-          "curbside": "curbside_orders", "dine_in": "dine_in_orders", "locations": "location_count"}
-
-
 def figure(guest, key: str) -> str:
-    """One figure of the list (a ``queries.SORTS`` key) as the list shows it."""
-    if key in DATES:
-        return day(getattr(guest, DATES[key]))
-    if key in MONEY:
-        return money(getattr(guest, MONEY[key]))
-    return number(getattr(guest, COUNTS[key]))
+    """One figure of the list (a ``queries.SORTS`` key) as the list shows it: a date, money or a count."""
+    name = SORTS[key][0].key
+    value = getattr(guest, name)
+    if key in NULLABLE_SORTS:
+        return day(value)
+    return money(value) if name.endswith("_cents") else number(value)
 
 
 @bp.context_processor
@@ -38,7 +31,7 @@ def list_columns():
 
 @bp.get("/_count")
 def count():
-    query, _ = _list_query()
+    query, _ = list_query()
     return render_template("guests/_count.html", total=bulk.count(current_org().id, bulk.Target(query, everyone=True)),
                            query=query)
 

@@ -17,7 +17,7 @@ from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
 
 
-def _list_query() -> tuple[ListQuery, list]:
+def list_query() -> tuple[ListQuery, list]:
     locations = org_locations(current_org().id)
     query = ListQuery.from_args(request.args)
     if query.location_id is not None and query.location_id not in {loc.id for loc in locations}:
@@ -32,7 +32,7 @@ def definitions():
 
 @bp.get("/")
 def index():
-    query, locations = _list_query()
+    query, locations = list_query()
     page = list_page(current_org().id, query)
     today = datetime.now(timezone.utc).date()
     return render_template(template("guests/_list.html", "guests/index.html"), page=page, query=query,
@@ -42,7 +42,7 @@ def index():
 @bp.get("/export.csv")
 @blocked_while_impersonating
 def export_csv():
-    query, _ = _list_query()
+    query, _ = list_query()
     org = current_org()
     export.record_download(org.id, query)
     db.session.commit()

@@ -10,8 +10,9 @@
 * Merge fields are created before first use; the tag is created on the first run.
 """
 import json
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from portal.audiences import clients, diff
 from portal.audiences.pipeline import pipeline
@@ -50,41 +51,67 @@ def plan(ctx):
     return diff.plan(ctx.sync, _keys(ctx.sync), remote_id)
 
 
+@dataclass
+class Member:
+    """What this run knows of one snapshot row. Written with bulk statements: 500 ORM objects flushed per chunk cost
+    the run more time than Mailchimp's answers did."""
+    guest_id: int
+    remote_id: str | None = None
+    remote_status: str | None = None
+    created_by_sync: bool = False
+    in_list: bool = False
+    fingerprint: str | None = None
+
+
 def send(ctx, work) -> None:
-    snapshot, resent = work.snapshot, work.resent
-    new = [row for row in work.upserts if _is_new(snapshot.get(row.guest_id))]
-    changed = [row for row in work.upserts if not _is_new(snapshot.get(row.guest_id))]
+    state = {gid: Member(gid, m.remote_id, m.remote_status, m.created_by_sync, m.in_list, m.fingerprint)
+             for gid, m in work.snapshot.items()}
+    new = [row for row in work.upserts if _is_new(state.get(row.guest_id))]
+    changed = [row for row in work.upserts if not _is_new(state.get(row.guest_id))]
     batches = [(new[i:i + BATCH], False) for i in range(0, len(new), BATCH)]
     batches += [(changed[i:i + BATCH], True) for i in range(0, len(changed), BATCH)]
     list_id = ctx.destination.list_id
 
     def prepared():
         for rows, update_existing in batches:
-            yield rows, update_existing, _prepare(ctx, rows, snapshot, update_existing)
+            yield rows, update_existing, _prepare(ctx, rows, state, update_existing)
 
     pipeline(prepared(), lambda item: ctx.client.batch_subscribe(list_id, item[2], update_existing=item[1]),
-                  lambda item, answer: _stored(ctx, item[0], snapshot, resent, answer), WIDTH)
-    _tag_and_untag(ctx, work, snapshot)
+             lambda item, answer: _stored(ctx, item[0], state, work.resent, answer), WIDTH)
+    _tag_and_untag(ctx, work, state)
+
+
+def _by_key(*columns: str):
+    """An UPDATE of ``columns`` of one snapshot row, for executemany (plain Core: no ORM bookkeeping per row)."""
+    table = AudienceMember.__table__
+    return (update(table).where(table.c.sync_id == bindparam("s"), table.c.guest_id == bindparam("g"))
+            .values({name: bindparam(name) for name in columns}))
 
 
 def _is_new(known) -> bool:
     return known is None or known.remote_status in (None, "rejected")
 
 
-def _prepare(ctx, rows, snapshot, update_existing: bool) -> list[dict]:
+def _prepare(ctx, rows, state, update_existing: bool) -> list[dict]:
     """The intent first (checkpointed): an echo of this very write after a kill is recognised as ours."""
-    for row in rows:
-        member = snapshot.get(row.guest_id)
-        if member is None:
-            member = snapshot[row.guest_id] = AudienceMember(sync_id=ctx.sync.id, guest_id=row.guest_id,
-                                                             created_by_sync=False, in_list=False)
-            db.session.add(member)
-        member.pending, member.remote_id = True, remote_id(row)
+    now, sync_id = utcnow(), ctx.sync.id
+    fresh = [row for row in rows if row.guest_id not in state]
+    for row in fresh:
+        state[row.guest_id] = Member(row.guest_id)
+    if fresh:
+        db.session.execute(insert(AudienceMember.__table__), [
+            {"sync_id": sync_id, "guest_id": row.guest_id, "remote_id": remote_id(row), "pending": True,
+             "created_by_sync": False, "in_list": False, "updated_at": now} for row in fresh])
+    fresh_ids = {row.guest_id for row in fresh}
+    known = [row for row in rows if row.guest_id not in fresh_ids]
+    if known:
+        db.session.execute(_by_key("remote_id", "pending"), [
+            {"s": sync_id, "g": row.guest_id, "remote_id": remote_id(row), "pending": True} for row in known])
     ctx.checkpoint()
-    return [_member_body(row, snapshot[row.guest_id], update_existing) for row in rows]
+    return [_member_body(row, state[row.guest_id], update_existing) for row in rows]
 
 
-def _stored(ctx, rows, snapshot, resent, answer: dict) -> None:
+def _stored(ctx, rows, state, resent, answer: dict) -> None:
     """One batch subscribe's answer into the snapshot and the run's counts, checkpointed."""
     by_hash = {remote_id(row): row for row in rows}
     added = updated = rejected = 0
@@ -92,7 +119,7 @@ def _stored(ctx, rows, snapshot, resent, answer: dict) -> None:
         row = by_hash.get(item.get("id") or clients.mailchimp_subscriber_hash(item.get("email_address", "")))
         if row is None:
             continue
-        member = snapshot[row.guest_id]
+        member = state[row.guest_id]
         if member.remote_status in (None, "rejected"):
             member.created_by_sync = True
             added += 1
@@ -103,7 +130,7 @@ def _stored(ctx, rows, snapshot, resent, answer: dict) -> None:
         row = by_hash.get(clients.mailchimp_subscriber_hash(error.get("email_address") or ""))
         if row is None:
             continue
-        member = snapshot[row.guest_id]
+        member = state[row.guest_id]
         if error.get("error_code") == "ERROR_CONTACT_EXISTS":
             if row.guest_id in resent:  # our own earlier write, whose answer was lost
                 member.created_by_sync, member.remote_status = True, _status_for(row)
@@ -115,9 +142,11 @@ def _stored(ctx, rows, snapshot, resent, answer: dict) -> None:
             ctx.reject(row.guest_id, error.get("error_code") or "ERROR_GENERIC", error.get("error") or "refused")
             member.remote_status, member.fingerprint = "rejected", row.fingerprint
             rejected += 1
-    for row in rows:
-        snapshot[row.guest_id].pending = False
-        snapshot[row.guest_id].updated_at = utcnow()
+    now = utcnow()
+    db.session.execute(_by_key("remote_status", "fingerprint", "created_by_sync", "pending", "updated_at"), [
+        {"s": ctx.sync.id, "g": m.guest_id, "remote_status": m.remote_status, "fingerprint": m.fingerprint,
+         "created_by_sync": m.created_by_sync, "pending": False, "updated_at": now}
+        for m in (state[row.guest_id] for row in rows)])
     ctx.checkpoint(added=added, updated=updated, rejected=rejected)
 
 
@@ -132,9 +161,9 @@ def _status_for(row) -> str:
     return "subscribed" if row.opted_in else "transactional"
 
 
-def _tag_and_untag(ctx, work, snapshot) -> None:
+def _tag_and_untag(ctx, work, state) -> None:
     """Tag the new members and untag the leavers, up to 500 of each per call."""
-    tags = [row for row in work.tags if snapshot[row.guest_id].remote_status not in ("rejected", None)]
+    tags = [row for row in work.tags if state[row.guest_id].remote_status not in ("rejected", None)]
     leavers = work.removals
     emails = dict(db.session.execute(select(Guest.id, Guest.email).where(
         Guest.id.in_([m.guest_id for m in leavers]), Guest.email.is_not(None))).all()) if leavers else {}
@@ -152,8 +181,9 @@ def _tag_and_untag(ctx, work, snapshot) -> None:
         add, remove = item
         strangers = {clients.mailchimp_subscriber_hash(e) for error in answer.get("errors", [])
                      for e in error.get("email_addresses", [])}
-        for row in add:
-            snapshot[row.guest_id].in_list = remote_id(row) not in strangers
+        if add:
+            db.session.execute(_by_key("in_list"), [
+                {"s": ctx.sync.id, "g": row.guest_id, "in_list": remote_id(row) not in strangers} for row in add])
         for member in remove:
             member.in_list = False
         ctx.checkpoint(removed=len(remove))

@@ -11,12 +11,9 @@
 import json
 import time
 
-from portal.audiences import clients, diff, optouts
+from portal.audiences import clients, diff, optouts, snapshot
 from portal.audiences.pipeline import pipeline
 from portal.audiences.fields import FIELDS
-from portal.extensions import db
-from portal.models import AudienceMember
-from portal.models.base import utcnow
 
 POLL_WAITS = (0.2, 0.5, 1, 2, 3, 5)  # seconds between job polls, growing
 JOBS_IN_FLIGHT = 3  # import jobs sent and awaited side by side (the pacer keeps the account's rate)
@@ -36,16 +33,17 @@ def plan(ctx):
 
 
 def send(ctx, work) -> None:
-    snapshot, client, list_id = work.snapshot, ctx.client, ctx.destination.list_id
+    state, client, list_id = snapshot.state_of(work.snapshot), ctx.client, ctx.destination.list_id
     rows = {row.guest_id: row for row in work.upserts + work.tags}.values()
 
     def prepared():
         for chunk in _import_chunks(ctx, list(rows)):
-            _mark_pending(ctx, chunk, snapshot)
+            snapshot.mark_pending(ctx.sync.id, state, [(row.guest_id, None) for row, _ in chunk])
+            ctx.checkpoint()
             yield chunk
 
     pipeline(prepared(), lambda chunk: _run_job(client, list_id, chunk),
-             lambda chunk, outcome: _stored(ctx, chunk, snapshot, *outcome), JOBS_IN_FLIGHT)
+             lambda chunk, outcome: _stored(ctx, chunk, state, *outcome), JOBS_IN_FLIGHT)
     leavers = [m for m in work.removals if m.remote_id]
     for start in range(0, len(leavers), clients.KLAVIYO_REMOVE_MAX):
         chunk = leavers[start:start + clients.KLAVIYO_REMOVE_MAX]
@@ -81,17 +79,6 @@ def _import_chunks(ctx, rows):
         yield chunk
 
 
-def _mark_pending(ctx, chunk, snapshot) -> None:
-    for row, _ in chunk:
-        member = snapshot.get(row.guest_id)
-        if member is None:
-            member = snapshot[row.guest_id] = AudienceMember(sync_id=ctx.sync.id, guest_id=row.guest_id,
-                                                             created_by_sync=False, in_list=False)
-            db.session.add(member)
-        member.pending = True
-    ctx.checkpoint()
-
-
 def _run_job(client, list_id: str, chunk) -> tuple[dict, dict]:
     """One import job, on a sender thread: send it, wait for it, read its rejected rows and its profile ids.
     Returns (email -> (code, reason) of rejected rows, external id -> Klaviyo profile id)."""
@@ -107,12 +94,11 @@ def _run_job(client, list_id: str, chunk) -> tuple[dict, dict]:
     return failed, client.import_job_profiles(job_id)
 
 
-def _stored(ctx, chunk, snapshot, failed: dict, ids: dict) -> None:
+def _stored(ctx, chunk, state, failed: dict, ids: dict) -> None:
     """One job's outcome into the snapshot and the run's counts, checkpointed."""
     added = updated = rejected = 0
     for row, _ in chunk:
-        member = snapshot[row.guest_id]
-        member.pending, member.updated_at = False, utcnow()
+        member = state[row.guest_id]
         if row.email in failed:
             code, reason = failed[row.email]
             ctx.reject(row.guest_id, code, reason)
@@ -126,6 +112,7 @@ def _stored(ctx, chunk, snapshot, failed: dict, ids: dict) -> None:
             member.created_by_sync = member.created_by_sync or member.remote_status is None
             added += 1
         member.in_list, member.remote_status, member.fingerprint = True, "listed", row.fingerprint
+    snapshot.store(ctx.sync.id, [state[row.guest_id] for row, _ in chunk])
     ctx.checkpoint(added=added, updated=updated, rejected=rejected)
 
 

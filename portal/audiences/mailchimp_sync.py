@@ -10,16 +10,14 @@
 * Merge fields are created before first use; the tag is created on the first run.
 """
 import json
-from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 
-from portal.audiences import clients, diff
+from portal.audiences import clients, diff, snapshot
 from portal.audiences.pipeline import pipeline
 from portal.audiences.fields import FIELDS
 from portal.extensions import db
-from portal.models import AudienceMember, Guest
-from portal.models.base import utcnow
+from portal.models import Guest
 
 BATCH = clients.MAILCHIMP_BATCH
 WIDTH = clients.MAILCHIMP_LIMITS.concurrency  # requests in flight: Mailchimp allows 10 connections per key
@@ -51,21 +49,8 @@ def plan(ctx):
     return diff.plan(ctx.sync, _keys(ctx.sync), remote_id)
 
 
-@dataclass
-class Member:
-    """What this run knows of one snapshot row. Written with bulk statements: 500 ORM objects flushed per chunk cost
-    the run more time than Mailchimp's answers did."""
-    guest_id: int
-    remote_id: str | None = None
-    remote_status: str | None = None
-    created_by_sync: bool = False
-    in_list: bool = False
-    fingerprint: str | None = None
-
-
 def send(ctx, work) -> None:
-    state = {gid: Member(gid, m.remote_id, m.remote_status, m.created_by_sync, m.in_list, m.fingerprint)
-             for gid, m in work.snapshot.items()}
+    state = snapshot.state_of(work.snapshot)
     new = [row for row in work.upserts if _is_new(state.get(row.guest_id))]
     changed = [row for row in work.upserts if not _is_new(state.get(row.guest_id))]
     batches = [(new[i:i + BATCH], False) for i in range(0, len(new), BATCH)]
@@ -81,32 +66,13 @@ def send(ctx, work) -> None:
     _tag_and_untag(ctx, work, state)
 
 
-def _by_key(*columns: str):
-    """An UPDATE of ``columns`` of one snapshot row, for executemany (plain Core: no ORM bookkeeping per row)."""
-    table = AudienceMember.__table__
-    return (update(table).where(table.c.sync_id == bindparam("s"), table.c.guest_id == bindparam("g"))
-            .values({name: bindparam(name) for name in columns}))
-
-
 def _is_new(known) -> bool:
     return known is None or known.remote_status in (None, "rejected")
 
 
 def _prepare(ctx, rows, state, update_existing: bool) -> list[dict]:
     """The intent first (checkpointed): an echo of this very write after a kill is recognised as ours."""
-    now, sync_id = utcnow(), ctx.sync.id
-    fresh = [row for row in rows if row.guest_id not in state]
-    for row in fresh:
-        state[row.guest_id] = Member(row.guest_id)
-    if fresh:
-        db.session.execute(insert(AudienceMember.__table__), [
-            {"sync_id": sync_id, "guest_id": row.guest_id, "remote_id": remote_id(row), "pending": True,
-             "created_by_sync": False, "in_list": False, "updated_at": now} for row in fresh])
-    fresh_ids = {row.guest_id for row in fresh}
-    known = [row for row in rows if row.guest_id not in fresh_ids]
-    if known:
-        db.session.execute(_by_key("remote_id", "pending"), [
-            {"s": sync_id, "g": row.guest_id, "remote_id": remote_id(row), "pending": True} for row in known])
+    snapshot.mark_pending(ctx.sync.id, state, [(row.guest_id, remote_id(row)) for row in rows])
     ctx.checkpoint()
     return [_member_body(row, state[row.guest_id], update_existing) for row in rows]
 
@@ -142,11 +108,9 @@ def _stored(ctx, rows, state, resent, answer: dict) -> None:
             ctx.reject(row.guest_id, error.get("error_code") or "ERROR_GENERIC", error.get("error") or "refused")
             member.remote_status, member.fingerprint = "rejected", row.fingerprint
             rejected += 1
-    now = utcnow()
-    db.session.execute(_by_key("remote_status", "fingerprint", "created_by_sync", "pending", "updated_at"), [
-        {"s": ctx.sync.id, "g": m.guest_id, "remote_status": m.remote_status, "fingerprint": m.fingerprint,
-         "created_by_sync": m.created_by_sync, "pending": False, "updated_at": now}
-        for m in (state[row.guest_id] for row in rows)])
+    for row in rows:
+        state[row.guest_id].remote_id = remote_id(row)
+    snapshot.store(ctx.sync.id, [state[row.guest_id] for row in rows])
     ctx.checkpoint(added=added, updated=updated, rejected=rejected)
 
 
@@ -182,7 +146,7 @@ def _tag_and_untag(ctx, work, state) -> None:
         strangers = {clients.mailchimp_subscriber_hash(e) for error in answer.get("errors", [])
                      for e in error.get("email_addresses", [])}
         if add:
-            db.session.execute(_by_key("in_list"), [
+            db.session.execute(snapshot.by_key("in_list"), [
                 {"s": ctx.sync.id, "g": row.guest_id, "in_list": remote_id(row) not in strangers} for row in add])
         for member in remove:
             member.in_list = False

@@ -10,7 +10,7 @@ from portal.audiences import bp, fields, optouts, service, webhooks_bp
 from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import csrf, db
-from portal.models import AudienceDestination, AudienceRejection, AudienceRun, AudienceSync, Segment
+from portal.models import AudienceDestination, AudienceRejection, AudienceRun, Segment
 from portal.models.audience import KIND_LABELS
 from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error

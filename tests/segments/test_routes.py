@@ -161,7 +161,7 @@ def test_segment_page_shows_figures_chart_and_sortable_members(signed_in, shop):
     assert "2 guests will be exported;\n  1 who opted out" in html
     fragment = signed_in.client.get(f"/segments/{lapsed.id}/_members?sort=spend&direction=asc",
                                     headers={"HX-Request": "true"}).get_data(as_text=True)
-    names = re.findall(r"<td>([^<]*(?:Lena|Olga|Evil)[^<]*)", fragment)
+    names = re.findall(r'<td><a href="/guests/\d+">([^<]*(?:Lena|Olga|Evil)[^<]*)</a>', fragment)  # linked
     assert [n.split()[0] for n in names] == ["=HYPERLINK(&#34;http://x&#34;)", "Lena", "Olga"]
     assert signed_in.client.get(f"/segments/{lapsed.id}/_members?sort=nope&page=-4").status_code == 200
 

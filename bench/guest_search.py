@@ -44,7 +44,7 @@ LAST = ["archer", "baker", "cole", "dunn", "ess", "fisher", "garcia", "hughes", 
         "delgado", "eriksen", "fontaine", "gallagher", "haddad", "ibrahim", "jensen", "kim"]
 # Names are drawn from the lists by a multiplicative hash of n, independent of the guest's recency (n % 400 days):
 # real names and visits are unrelated, and a correlation would make every broad search look at the oldest guests.
-HASH = 2654435761
+HASH, PRIMES = 2654435761, (1_000_003, 999_983)  # n * HASH modulo a prime: spread over names whatever n % 400 is
 # One guest per n: name from the lists, "<first>.<last><n>@<one of 40 domains>", a phone for 4 in 5 guests.
 COLUMNS = ("org_id, key, first_name, last_name, email, phone, phone_reversed, search_name, sort_name, has_email, "
            "has_phone, order_count, net_spend_cents, avg_check_cents, last_order_at, created_at, marketing_opt_out, "
@@ -54,11 +54,11 @@ ZEROS = "false, 0, 0, 0, 0, 0, 0, 0, 0"
 
 
 def first_of(n: int) -> str:
-    return FIRST[((n * HASH) >> 5) % len(FIRST)]
+    return FIRST[n * HASH % PRIMES[0] % len(FIRST)]
 
 
 def last_of(n: int) -> str:
-    return LAST[((n * HASH) >> 11) % len(LAST)]
+    return LAST[n * HASH % PRIMES[1] % len(LAST)]
 
 
 def phone_of(n: int) -> str | None:
@@ -89,8 +89,8 @@ def fill_postgres(url: str, guests: int) -> None:
                    CASE WHEN n % 5 = 0 THEN NULL ELSE reverse(substr({phone}, 2)) END,
                    f || ' ' || l, l || ' ' || f, true, n % 5 <> 0, 1 + n % 9, 1000 + n % 50000, 1000 + n % 5000,
                    now() - (n % 400) * interval '1 day', now(), {ZEROS}
-            FROM (SELECT n, (ARRAY[{names[0]}])[1 + ((n::bigint * {HASH}) >> 5) % {len(FIRST)}] AS f,
-                         (ARRAY[{names[1]}])[1 + ((n::bigint * {HASH}) >> 11) % {len(LAST)}] AS l
+            FROM (SELECT n, (ARRAY[{names[0]}])[1 + (n::bigint * {HASH}) % {PRIMES[0]} % {len(FIRST)}] AS f,
+                         (ARRAY[{names[1]}])[1 + (n::bigint * {HASH}) % {PRIMES[1]} % {len(LAST)}] AS l
                   FROM generate_series(1, {guests}) AS n) AS s"""))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE guests"))

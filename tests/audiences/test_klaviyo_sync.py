@@ -6,6 +6,7 @@ from portal.audiences import clients, runs, service
 from portal.models import AudienceMember, AudienceRejection, AudienceRun, Guest
 from portal.privacy import consent
 from tests.audiences.conftest import Sandbox, add_guest, connect
+from tests.jobs import work
 
 import pytest
 
@@ -123,3 +124,15 @@ def test_resumes_after_a_kill_between_chunks(world, committed, klaviyo, monkeypa
     # second died unsent, the third's answer was lost in flight and is sent once more (an idempotent upsert).
     assert len(imports) == 4
     assert all(p["in_list"] for p in profiles(klaviyo).values()) and len(profiles(klaviyo)) == 30
+
+
+def test_a_run_queued_from_the_page_is_done_by_an_rq_worker(world, committed, klaviyo, redis_conn):
+    org, segment = world["org"], world["segment"]
+    for n in range(1, 6):
+        add_guest(org, n)
+    sync = service.sync_for(segment, connect(org, klaviyo), ["first_name"])
+    committed.commit()
+    run = service.start_run(sync, "manual")
+    work(redis_conn)
+    committed.expire_all()
+    assert committed.get(AudienceRun, run.id).status == "done" and len(profiles(klaviyo)) == 5

@@ -3,14 +3,13 @@ import io
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.access import blocked_while_impersonating, owner_required
 from portal.audiences import bp, fields, optouts, service, webhooks_bp
 from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import csrf, db
-from portal.models import AudienceDestination, AudienceRejection, AudienceRun, Segment
+from portal.models import AudienceDestination, AudienceRun, Segment
 from portal.models.audience import KIND_LABELS
 from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
@@ -86,8 +85,7 @@ def sync_now(segment_id):
 @blocked_while_impersonating
 def rejected(run_id):
     run = get_or_404(AudienceRun, run_id)
-    rows = db.session.execute(select(AudienceRejection.guest_id, AudienceRejection.code, AudienceRejection.reason)
-                              .where(AudienceRejection.run_id == run.id).order_by(AudienceRejection.id)).all()
+    rows = service.rejections(run)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["guest_id", "code", "reason"])

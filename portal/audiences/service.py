@@ -15,7 +15,7 @@ from portal.audiences import accounts, clients, fields, runs
 from portal.audit import service as audit
 from portal.errors import InputError
 from portal.extensions import db
-from portal.models import AudienceDestination, AudienceRun, AudienceSync, Segment
+from portal.models import AudienceDestination, AudienceRejection, AudienceRun, AudienceSync, Segment
 from portal.models.audience import DESTINATION_ACTIVE, KIND_LABELS, KINDS, RUN_ACTIVE, RUN_QUEUED, TRIGGERS
 
 MAX_KEY = 200
@@ -184,6 +184,12 @@ def run_inline(run: AudienceRun) -> AudienceRun:
 def recent_runs(sync: AudienceSync, limit: int = 10) -> list[AudienceRun]:
     return list(db.session.scalars(select(AudienceRun).where(AudienceRun.sync_id == sync.id)
                                    .order_by(AudienceRun.id.desc()).limit(limit)))
+
+
+def rejections(run: AudienceRun) -> list[tuple[int, str, str]]:
+    """(guest id, code, reason) of the records the destination refused in the run."""
+    return db.session.execute(select(AudienceRejection.guest_id, AudienceRejection.code, AudienceRejection.reason)
+                              .where(AudienceRejection.run_id == run.id).order_by(AudienceRejection.id)).all()
 
 
 def history(org_id: int, limit: int = 200) -> list[AudienceRun]:

@@ -19,6 +19,7 @@ NOT_ORG_SCOPED = {
     "support.": "support staff only; covered by the support tests",
     "webhooks.": "authenticated by an unguessable token and Toast's signature, not by a session",
     "unsubscribe.": "signed link for guests",
+    "audience_webhooks.": "Mailchimp's list webhooks, named by an unguessable token, not by a session",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -16,7 +16,7 @@ from tests.url_rules import fill, form_field_names, snapshot, write_rules
 FIELDS = form_field_names()
 # Machine endpoints: no session and no CSRF token, a signature instead; webhooks take JSON by design, and the
 # guests' signed unsubscribe links take RFC 8058 one-click POSTs from mail providers (tests/privacy covers them).
-MACHINE = ("webhooks.", "unsubscribe.")
+MACHINE = ("webhooks.", "unsubscribe.", "audience_webhooks.")
 # Where free text is legitimately stored as given (and escaped when shown).
 FREE_TEXT_ENDPOINTS = {"impersonation.start": "the support reason"}
 ALL_WRITES = write_rules()

@@ -36,7 +36,7 @@ def cards(org_id: int, filters: Filters, now: Period, before: Period) -> list[Ca
     segments = _preset_links(org_id)
     frequency = lambda period: None if period.visit_frequency is None else round(period.visit_frequency, 2)  # noqa: E731
     return [
-        _card("revenue", "Revenue", now.revenue_cents, before.revenue_cents, money, guests("net_spend"),
+        _card("revenue", "Revenue", now.revenue_cents, before.revenue_cents, _headline_money, guests("net_spend"),
               "Net sales of counted orders: check amounts before tax and tips, less refunds."),
         _card("orders", "Orders", now.orders, before.orders, number, guests("orders"),
               "Counted orders (not voided or deleted)."),
@@ -51,6 +51,11 @@ def cards(org_id: int, filters: Filters, now: Period, before: Period) -> list[Ca
               "Guest visits per guest known at the period's end, per 30 days.", unit="visits per guest a month"),
         _points_card(now.capture_pct, before.capture_pct, guests("last_order")),
     ]
+
+
+def _headline_money(cents: int | None) -> str:
+    """Cents where they matter; whole dollars from $10,000 on (a card is narrow: "$309,713.50" does not fit)."""
+    return money(cents) if cents is None or abs(cents) < 1_000_000 else charts.dollars(cents)
 
 
 def chart_set(series: list) -> list[charts.Chart]:

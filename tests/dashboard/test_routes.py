@@ -6,7 +6,9 @@ import pytest
 
 from portal.dashboard import charts
 from portal.dashboard.service import Filters
+from portal.dashboard.views import _headline_money
 from portal.localtime import organization_zone
+from portal.templating import money
 from tests import factories
 from tests.guests.builders import check, ingest, order, simple
 from tests.guests.conftest import make_world
@@ -106,3 +108,8 @@ def test_charts_have_a_nice_axis_values_and_thinned_labels():
     assert sum(bar.show_label for bar in chart.bars) <= charts.MAX_X_LABELS and chart.bars[-1].show_label
     unit, groups = charts.buckets([date(2026, 1, 1) + timedelta(days=n) for n in range(90)])
     assert unit == "week" and groups[0] == ("Dec 29", [date(2026, 1, 1) + timedelta(days=n) for n in range(4)])
+
+
+def test_revenue_cards_drop_the_cents_once_they_would_not_fit():
+    assert [_headline_money(c) for c in (104750, 999999, 30971350, None)] == [
+        "$1,047.50", "$9,999.99", "$309,714", money(None)]

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, jsonify, request
 
-from audiences_sandbox.limits import Limits
+from audiences_sandbox.limits import Limits, add_sandbox_routes
 
 MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
@@ -191,16 +191,7 @@ def create_klaviyo_app(*, api_key: str | None = None, list_id: str = "Xy12Ab", j
             state.profiles[pid]["suppressed_at"] = _now()
         return jsonify({"id": pid})
 
-    @app.get("/sandbox/requests")
-    def sandbox_requests():
-        with state.lock:
-            return jsonify([{"method": m, "path": p, "status": s} for m, p, s in state.requests])
-
-    @app.post("/sandbox/faults")
-    def sandbox_faults():
-        limits.inject_429 = int((request.get_json(silent=True) or {}).get("too_many_requests", 0))
-        return jsonify({"too_many_requests": limits.inject_429})
-
+    add_sandbox_routes(app, state, limits)
     return app
 
 

@@ -9,6 +9,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from flask import jsonify, request
+
 
 @dataclass
 class Limits:
@@ -68,3 +70,17 @@ class Limits:
             if admitted:
                 with self._lock:
                     self._in_flight[key] -= 1
+
+
+def add_sandbox_routes(app, state, limits: Limits) -> None:
+    """The routes tests and benches use on either sandbox: the requests it answered, and 429s on demand."""
+
+    @app.get("/sandbox/requests")
+    def sandbox_requests():
+        with state.lock:
+            return jsonify([{"method": m, "path": p, "status": s} for m, p, s in state.requests])
+
+    @app.post("/sandbox/faults")
+    def sandbox_faults():
+        limits.inject_429 = int((request.get_json(silent=True) or {}).get("too_many_requests", 0))
+        return jsonify({"too_many_requests": limits.inject_429})

@@ -28,7 +28,7 @@ import uuid
 import httpx
 from flask import Flask, jsonify, request
 
-from audiences_sandbox.limits import Limits
+from audiences_sandbox.limits import Limits, add_sandbox_routes
 
 MAX_BATCH = 500
 DATA_CENTER = "us19"
@@ -304,16 +304,7 @@ def create_mailchimp_app(*, api_key: str | None = None, list_id: str = "a1b2c3d4
         delivered = [_send_webhook(h["url"], event, member, state.list_id) for h in hooks]
         return jsonify({"status": status, "webhooks": delivered})
 
-    @app.get("/sandbox/requests")
-    def sandbox_requests():
-        with state.lock:
-            return jsonify([{"method": m, "path": p, "status": s} for m, p, s in state.requests])
-
-    @app.post("/sandbox/faults")
-    def sandbox_faults():
-        limits.inject_429 = int((request.get_json(silent=True) or {}).get("too_many_requests", 0))
-        return jsonify({"too_many_requests": limits.inject_429})
-
+    add_sandbox_routes(app, state, limits)
     return app
 
 

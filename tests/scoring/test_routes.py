@@ -92,7 +92,8 @@ def test_the_export_has_the_value_columns_after_marketing_opt_out(web, fitted):
     body = web.client.get("/guests/export.csv").get_data(as_text=True)
     header = body.splitlines()[0].split(",")
     assert header[header.index("marketing_opt_out") + 1:] == [
-        "rfm_group", "p_alive", "expected_visits_90d", "predicted_value_12m"]
+        "email_is_marketplace_relay", "unsubscribe_url", "rfm_group", "p_alive", "expected_visits_90d",
+        "predicted_value_12m"]
     rows = {int(row["guest_id"]): row for row in csv.DictReader(io.StringIO(body))}
     assert set(rows) == set(fitted["ids"])
     for guest_id in fitted["ids"][:50]:

@@ -73,9 +73,10 @@ def _register_blueprints(app: Flask) -> None:
     from portal.insights import bp as insights_bp
     from portal.segments import bp as segments_bp
     from portal.support import bp as support_bp
-    from portal.webhooks import bp as webhooks_bp
+    from portal.webhooks.ingress import ToastWebhookIngress
 
-    for blueprint in (auth_bp, dashboard_bp, accounts_bp, support_bp, connections_bp, webhooks_bp):
+    app.wsgi_app = ToastWebhookIngress(app, app.wsgi_app)
+    for blueprint in (auth_bp, dashboard_bp, accounts_bp, support_bp, connections_bp):
         app.register_blueprint(blueprint)
     for blueprint in (impersonation_bp, audit_bp):
         app.register_blueprint(blueprint)

@@ -11,13 +11,14 @@ from portal.dialects import dialect_of
 from portal.extensions import db
 
 
-def insert_unless_exists(model, values: dict, conflict_columns: list[str]) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None when the row already existed.
+def insert_unless_exists(connection, model, values: dict, conflict_columns: list[str]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id on ``connection`` (or session): the new id, or None when the
+    row already existed.
 
     One round trip, no savepoint, one prebuilt statement: the dedupe of hot paths (webhooks) costs nothing extra.
     """
-    statement = _insert_unless_exists(model, dialect_of(db.session), tuple(conflict_columns))
-    return db.session.execute(statement, values).scalar()
+    statement = _insert_unless_exists(model, dialect_of(connection), tuple(conflict_columns))
+    return connection.execute(statement, values).scalar()
 
 
 @cache

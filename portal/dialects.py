@@ -109,6 +109,12 @@ class PostgreSQL:
         yield  # the server's shared buffers serve
 
     @staticmethod
+    def statement_transactions(connection: Connection) -> Connection:
+        """Each statement its own transaction: a one-statement write costs one round trip, no BEGIN and no COMMIT
+        (reset when the connection goes back to the pool)."""
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    @staticmethod
     @contextmanager
     def pipelined(connection: Connection):
         """psycopg's pipeline mode: the server works while Python builds the next statement. An error surfaces at
@@ -224,6 +230,11 @@ class SQLite:
             yield
         finally:
             connection.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+
+    @staticmethod
+    def statement_transactions(connection: Connection) -> Connection:
+        # No round trips to save, and a writer must begin (BEGIN IMMEDIATE, in the writer queue) and commit.
+        return connection
 
     @staticmethod
     @contextmanager

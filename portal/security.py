@@ -16,8 +16,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # An upstream id (Heroku's router sets X-Request-ID) is kept only when it looks like one.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
-# Machine endpoints authenticated by a signature, not a session (Toast webhooks): they parse their own bodies.
-ANY_BODY_ENDPOINTS = frozenset({"webhooks."})
 
 
 def accepts(*mimetypes: str):
@@ -103,8 +101,6 @@ def _check_type() -> None:
     Why: a JSON, XML or text/plain body on an endpoint built for forms is never a real browser form post.
     """
     if request.method in SAFE_METHODS or not _has_body():
-        return
-    if request.endpoint and any(request.endpoint.startswith(prefix) for prefix in ANY_BODY_ENDPOINTS):
         return
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     if request.mimetype not in getattr(view, "accepted_mimetypes", FORM_MIMETYPES):

@@ -10,6 +10,7 @@ from portal.models import Location, SyncRun, ToastConnection
 from portal.models.sync import RUN_FINISHED
 from portal.sync.progress import Progress, of_runs, overall
 from portal.sync.orders import BACKFILL
+from portal.webhooks import ingress
 from portal.webhooks.failures import connection_failures
 
 
@@ -23,7 +24,7 @@ class LocationStatus:
 
 def webhook_url(connection: ToastConnection, base_url: str) -> str:
     """The address to give Toast; built from PORTAL_BASE_URL so the CLI can print it too."""
-    return f"{base_url.rstrip('/')}/webhooks/toast/{connection.webhook_token}"
+    return ingress.webhook_url(base_url, connection.webhook_token)
 
 
 def location_statuses(locations: list[Location]) -> list[LocationStatus]:

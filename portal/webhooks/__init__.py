@@ -1,5 +1,2 @@
-from flask import Blueprint
-
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
-
-from portal.webhooks import routes  # noqa: E402,F401
+"""Toast webhooks: the receipt (ingress, service), the lane that drains stored events (lane, drain, batches) and the
+failures shown to support."""

@@ -3,6 +3,7 @@ time), coalesced per order, PII fetched again once per order, poison events give
 attempts without holding the others back."""
 import copy
 import json
+import logging
 import sqlite3
 import uuid
 from collections import Counter
@@ -313,6 +314,28 @@ def test_a_database_that_cannot_store_the_event_answers_503_with_retry_after(lan
     assert (response.status_code, response.headers["Retry-After"], response.get_json()) == (
         503, "30", {"status": "unavailable"})
     assert events(committed) == []
+
+
+def test_the_receipt_answers_only_posts_to_a_token_and_refuses_oversized_bodies(lane, committed, monkeypatch):
+    envelope = envelope_for(lane, lane.guids[0], takeout_orders(lane.sandbox, lane.guids[0], 1)[0])
+    assert lane.client.get(lane.path).status_code == 404  # not a receipt: the portal's own page for it
+    assert signed_post(lane, envelope, path=lane.path + "/more").status_code in (404, 415)  # the app's refusal
+    monkeypatch.setitem(lane.app.config, "MAX_CONTENT_LENGTH", len(json.dumps(envelope)) - 1)
+    response = signed_post(lane, envelope)
+    assert (response.status_code, response.get_json()) == (413, {"status": "too large"})
+    assert events(committed) == []
+
+
+def test_a_defect_in_the_receipt_answers_500_without_its_details(lane, committed, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise KeyError("secret detail")
+
+    monkeypatch.setattr("portal.webhooks.ingress.receive", broken)
+    monkeypatch.setattr(logging.getLogger("tablecloth.webhooks"), "disabled", False)  # Alembic's fileConfig
+    response = signed_post(lane, envelope_for(lane, lane.guids[0], takeout_orders(lane.sandbox, lane.guids[0], 1)[0]))
+    assert (response.status_code, response.get_json()) == (500, {"status": "error"})  # Toast sends it again
+    assert "secret detail" not in response.get_data(as_text=True)
+    assert "webhook receipt failed" in caplog.text
 
 
 def test_redis_down_at_receipt_still_accepts_and_the_sweep_drains_past_a_dead_lease(lane, committed, redis_conn,

@@ -6,8 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime, utcnow
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime, utcnow
 from portal.models.segment import Segment
 from portal.models.user import User
 
@@ -21,7 +20,7 @@ RUN_ACTIVE = (RUN_QUEUED, RUN_RUNNING)
 TRIGGERS = ("manual", "nightly", "orders", "cli")
 
 
-class AudienceDestination(TenantScoped, Timestamped, db.Model):
+class AudienceDestination(TenantScoped, Timestamped, Base):
     """One account and list of an email tool. The API key is Fernet-encrypted (portal.crypto), never shown again."""
 
     __tablename__ = "audience_destinations"
@@ -47,7 +46,7 @@ class AudienceDestination(TenantScoped, Timestamped, db.Model):
         return f"{KIND_LABELS.get(self.kind, self.kind)}: {self.name}"
 
 
-class AudienceSync(TenantScoped, Timestamped, db.Model):
+class AudienceSync(TenantScoped, Timestamped, Base):
     """A segment mirrored into a destination list, with the guest fields it sends (JSON list of field keys)."""
 
     __tablename__ = "audience_syncs"
@@ -68,7 +67,7 @@ class AudienceSync(TenantScoped, Timestamped, db.Model):
     destination: Mapped[AudienceDestination] = relationship()
 
 
-class AudienceMember(db.Model):
+class AudienceMember(Base):
     """What a sync last sent for one guest: its destination id (Mailchimp subscriber hash, Klaviyo profile id), the
     fingerprint of the fields sent, the status the destination holds, and whether this sync created the member and
     put it in the list/tag (only then may it take it out). No guest identifiers beyond the destination's own id."""
@@ -92,7 +91,7 @@ class AudienceMember(db.Model):
 Index("ix_audience_members_remote", AudienceMember.sync_id, AudienceMember.remote_id)
 
 
-class AudienceRun(TenantScoped, db.Model):
+class AudienceRun(TenantScoped, Base):
     """One run of a sync: what it found, what it sent, what it cost, who or what started it."""
 
     __tablename__ = "audience_runs"
@@ -135,7 +134,7 @@ class AudienceRun(TenantScoped, db.Model):
         return self.status in RUN_ACTIVE
 
 
-class AudienceRejection(TenantScoped, db.Model):
+class AudienceRejection(TenantScoped, Base):
     """A record the destination refused, with its reason (downloadable from the run history)."""
 
     __tablename__ = "audience_rejections"

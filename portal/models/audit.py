@@ -4,8 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime, utcnow
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime, utcnow
 from portal.models.tenant import Organization
 from portal.models.user import User
 
@@ -32,11 +31,17 @@ ACTIONS = {
     "guest.opted_out": "Guest opted out of marketing",
     "guest.opted_in": "Guest opted back in to marketing",
     "guest.opt_outs_imported": "Unsubscribe list imported",
+    "audience.destination_connected": "Email tool connected",
+    "audience.destination_disconnected": "Email tool disconnected",
+    "audience.sync_created": "Audience sync set up",
+    "audience.sync_started": "Audience sync started",
+    "audience.synced": "Audience synced",
+    "audience.sync_failed": "Audience sync failed",
 }
 END_REASONS = ("stopped", "expired", "logout")
 
 
-class Impersonation(TenantScoped, db.Model):
+class Impersonation(TenantScoped, Base):
     """A support user viewing one organization as its members see it, for a limited time."""
 
     __tablename__ = "impersonations"
@@ -61,7 +66,7 @@ class Impersonation(TenantScoped, db.Model):
         return f"<Impersonation {self.id} org={self.org_id}>"
 
 
-class AuditEvent(TenantScoped, Timestamped, db.Model):
+class AuditEvent(TenantScoped, Timestamped, Base):
     """One recorded action. ``details`` holds ids, counts and codes only, never guest PII."""
 
     __tablename__ = "audit_events"

@@ -1,8 +1,22 @@
-"""Mixins shared by the models: timestamps and the tenant key every org-owned table carries."""
+"""The declarative base of every model (plain SQLAlchemy: the core reads models without Flask; Flask-SQLAlchemy is
+given this base in portal.extensions) and the mixins they share: timestamps and the tenant key."""
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, ForeignKey, TypeDecorator
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+# Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:

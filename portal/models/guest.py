@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime
 from portal.models.orders import BigId
 
 # Figures the guest list can sort by (each has an (org_id, column, id) index below).
@@ -30,7 +29,7 @@ def _org_fk() -> Mapped[int]:
     return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False)
 
 
-class Guest(TenantScoped, Timestamped, db.Model):
+class Guest(TenantScoped, Timestamped, Base):
     __tablename__ = "guests"
     __table_args__ = (
         UniqueConstraint("org_id", "key"),
@@ -97,7 +96,7 @@ class Guest(TenantScoped, Timestamped, db.Model):
         return name or self.email or self.phone or f"Guest {self.id}"
 
 
-class GuestCheck(db.Model):
+class GuestCheck(Base):
     """One check whose customer carries an identifier. ``guest_id`` is NULL while a GUID-only (loyalty) check
     waits for its GUID to appear with contact details."""
 
@@ -134,7 +133,7 @@ class GuestCheck(db.Model):
     card_types: Mapped[list | None] = mapped_column(JSON)
 
 
-class GuestOrder(db.Model):
+class GuestOrder(Base):
     """What one order contributes to one guest (an order split between guests has one row per guest)."""
 
     __tablename__ = "guest_orders"

@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime
 
 FACT_KINDS = ("server", "card_type", "address", "vehicle")
 
@@ -20,7 +19,7 @@ def _org_fk() -> Mapped[int]:
     return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False)
 
 
-class GuestLocation(db.Model):
+class GuestLocation(Base):
     """A location where the guest has at least one counted order."""
 
     __tablename__ = "guest_locations"
@@ -33,7 +32,7 @@ class GuestLocation(db.Model):
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class GuestItem(db.Model):
+class GuestItem(Base):
     """A menu item (by name: the same dish has one GUID per location) over non-voided selections of counted checks."""
 
     __tablename__ = "guest_items"
@@ -48,7 +47,7 @@ class GuestItem(db.Model):
     last_ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class GuestFact(db.Model):
+class GuestFact(Base):
     """A server (value = employee GUID, label = name), card type, delivery address or curbside vehicle."""
 
     __tablename__ = "guest_facts"
@@ -63,7 +62,7 @@ class GuestFact(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class GuestTag(TenantScoped, Timestamped, db.Model):
+class GuestTag(TenantScoped, Timestamped, Base):
     __tablename__ = "guest_tags"
     __table_args__ = (UniqueConstraint("guest_id", "tag"), Index("ix_guest_tags_org_tag", "org_id", "tag"))
 
@@ -73,7 +72,7 @@ class GuestTag(TenantScoped, Timestamped, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class GuestNote(TenantScoped, Timestamped, db.Model):
+class GuestNote(TenantScoped, Timestamped, Base):
     __tablename__ = "guest_notes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,7 +81,7 @@ class GuestNote(TenantScoped, Timestamped, db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class GuestMerge(TenantScoped, Timestamped, db.Model):
+class GuestMerge(TenantScoped, Timestamped, Base):
     """An owner's decision that two emails are one guest. Kept by email (guest ids change when guests are
     re-resolved), so later orders respect it; undoing it keeps the row for the record."""
 
@@ -105,7 +104,7 @@ class GuestMerge(TenantScoped, Timestamped, db.Model):
         return self.undone_at is None
 
 
-class GuestDistinctPair(TenantScoped, Timestamped, db.Model):
+class GuestDistinctPair(TenantScoped, Timestamped, Base):
     """An owner's decision that two emails are two people ("not the same person"): their possible duplicate is no
     longer listed. Kept by email, like merges, since guest ids change when guests are re-resolved."""
 
@@ -118,7 +117,7 @@ class GuestDistinctPair(TenantScoped, Timestamped, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class GuestDuplicate(TenantScoped, db.Model):
+class GuestDuplicate(TenantScoped, Base):
     """Two guests with different emails sharing a phone or Toast customer GUID: never merged automatically.
     ``guest_id`` is the guest the shared identifier was first seen with."""
 

@@ -4,14 +4,13 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime, utcnow
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime, utcnow
 
 CONNECTION_ACTIVE = "active"
 CONNECTION_RECONNECT = "reconnect"
 
 
-class ToastConnection(TenantScoped, Timestamped, db.Model):
+class ToastConnection(TenantScoped, Timestamped, Base):
     """One set of Toast API credentials. Secrets are Fernet-encrypted (portal.crypto)."""
 
     __tablename__ = "toast_connections"
@@ -52,7 +51,7 @@ class ToastConnection(TenantScoped, Timestamped, db.Model):
 MASK_SLOTS = 63  # bits of a signed 64-bit guests.location_mask
 
 
-class Location(TenantScoped, Timestamped, db.Model):
+class Location(TenantScoped, Timestamped, Base):
     """A Toast restaurant location connected to an organization. A GUID belongs to one organization only."""
 
     __tablename__ = "locations"

@@ -8,14 +8,13 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, UTCDateTime
+from portal.models.base import Base, TenantScoped, UTCDateTime
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT for the large tables.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Order(TenantScoped, db.Model):
+class Order(TenantScoped, Base):
     __tablename__ = "orders"
     # Per-week counts of counted orders for the dashboard's guest capture rate, read from the index alone.
     __table_args__ = (
@@ -50,7 +49,7 @@ class Order(TenantScoped, db.Model):
         return not (self.voided or self.deleted)
 
 
-class OrderCheck(TenantScoped, db.Model):
+class OrderCheck(TenantScoped, Base):
     __tablename__ = "order_checks"
     __table_args__ = (Index("ix_order_checks_customer_email", "org_id", "customer_email"),)
 
@@ -80,7 +79,7 @@ class OrderCheck(TenantScoped, db.Model):
     payments: Mapped[list["CheckPayment"]] = relationship(cascade="all, delete-orphan", order_by="CheckPayment.id")
 
 
-class CheckSelection(TenantScoped, db.Model):
+class CheckSelection(TenantScoped, Base):
     __tablename__ = "check_selections"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -95,7 +94,7 @@ class CheckSelection(TenantScoped, db.Model):
     modifiers: Mapped[list | None] = mapped_column(JSON)
 
 
-class CheckPayment(TenantScoped, db.Model):
+class CheckPayment(TenantScoped, Base):
     __tablename__ = "check_payments"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

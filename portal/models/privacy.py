@@ -8,13 +8,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, UTCDateTime, utcnow
+from portal.models.base import Base, TenantScoped, UTCDateTime, utcnow
 
 ERASED_KINDS = ("email", "phone", "guid")
 
 
-class ErasedIdentifier(TenantScoped, db.Model):
+class ErasedIdentifier(TenantScoped, Base):
     __tablename__ = "erased_identifiers"
     __table_args__ = (UniqueConstraint("org_id", "kind", "digest"),)
 
@@ -24,7 +23,7 @@ class ErasedIdentifier(TenantScoped, db.Model):
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class MarketingSuppression(TenantScoped, db.Model):
+class MarketingSuppression(TenantScoped, Base):
     """An email or phone that said no to marketing, as a keyed hash: every guest carrying it is opted out,
     including guests who first order after an unsubscribe list naming them was imported."""
 
@@ -38,7 +37,7 @@ class MarketingSuppression(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class MarketingOptIn(TenantScoped, db.Model):
+class MarketingOptIn(TenantScoped, Base):
     """A guest's recorded "yes" to marketing (when and where it was given). Toast carries none: without a row here a
     guest is never sent to an email tool as subscribed, only as a contact without a subscription."""
 

@@ -9,10 +9,10 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.models.base import Base
 
 
-class DashboardDay(db.Model):
+class DashboardDay(Base):
     __tablename__ = "dashboard_days"
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)

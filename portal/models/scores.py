@@ -9,12 +9,11 @@ from datetime import date, datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, UTCDateTime, utcnow
+from portal.models.base import Base, TenantScoped, UTCDateTime, utcnow
 from portal.models.orders import BigId
 
 
-class GuestScore(db.Model):
+class GuestScore(Base):
     """RFM scores and model predictions of one guest, as of ``scored_at``."""
 
     __tablename__ = "guest_scores"
@@ -41,7 +40,7 @@ class GuestScore(db.Model):
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class ModelFit(TenantScoped, db.Model):
+class ModelFit(TenantScoped, Base):
     """One fit of the guest-value models for an organization: data used, parameters, quality check."""
 
     __tablename__ = "model_fits"

@@ -5,8 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime, utcnow
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime, utcnow
 from portal.models.guest import Guest
 
 # Segments test any combination of figures. This index holds them (except the dates, which are wide in SQLite),
@@ -26,7 +25,7 @@ for _n in range(2, 6):
     Index(f"ix_guests_org_last_order_{_n}_at", Guest.__table__.c.org_id, _column,
           sqlite_where=_column.is_not(None), postgresql_where=_column.is_not(None))
 
-class Segment(TenantScoped, Timestamped, db.Model):
+class Segment(TenantScoped, Timestamped, Base):
     __tablename__ = "segments"
     __table_args__ = (UniqueConstraint("org_id", "slug"),)
 

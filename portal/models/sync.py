@@ -4,8 +4,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, Timestamped, UTCDateTime
+from portal.models.base import Base, TenantScoped, Timestamped, UTCDateTime
 
 RUN_QUEUED, RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED = "queued", "running", "succeeded", "failed"
 RUN_FINISHED = (RUN_SUCCEEDED, RUN_FAILED)
@@ -16,7 +15,7 @@ EVENT_PENDING, EVENT_PROCESSED, EVENT_IGNORED, EVENT_FAILED = "received", "proce
 MAX_EVENT_FAILURES = 5
 
 
-class SyncRun(TenantScoped, Timestamped, db.Model):
+class SyncRun(TenantScoped, Timestamped, Base):
     """One sync job as the UI sees it (read from the database, never from Redis)."""
 
     __tablename__ = "sync_runs"
@@ -38,7 +37,7 @@ class SyncRun(TenantScoped, Timestamped, db.Model):
         return self.status not in RUN_FINISHED
 
 
-class SyncBookmark(TenantScoped, db.Model):
+class SyncBookmark(TenantScoped, Base):
     """Where a stream of one location stands (Singer-style state): a JSON cursor, advanced only on success."""
 
     __tablename__ = "sync_bookmarks"
@@ -51,7 +50,7 @@ class SyncBookmark(TenantScoped, db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WebhookEvent(TenantScoped, Timestamped, db.Model):
+class WebhookEvent(TenantScoped, Timestamped, Base):
     """A Toast webhook as received: stored before processing, deduplicated on Toast's event GUID."""
 
     __tablename__ = "webhook_events"

@@ -4,13 +4,12 @@ import re
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import Timestamped
+from portal.models.base import Base, Timestamped
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
-class Organization(Timestamped, db.Model):
+class Organization(Timestamped, Base):
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)

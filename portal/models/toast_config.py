@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from portal.extensions import db
-from portal.models.base import TenantScoped, UTCDateTime
+from portal.models.base import Base, TenantScoped, UTCDateTime
 
 BEHAVIORS = ("DINE_IN", "TAKE_OUT", "DELIVERY")
 
@@ -39,7 +38,7 @@ def dining_channel(behavior: str | None, curbside: bool | None) -> str | None:
     return "dine_in" if behavior == "DINE_IN" else None
 
 
-class DiningOption(LocationEntity, db.Model):
+class DiningOption(LocationEntity, Base):
     __tablename__ = "dining_options"
 
     name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
@@ -47,13 +46,13 @@ class DiningOption(LocationEntity, db.Model):
     curbside: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
-class RevenueCenter(LocationEntity, db.Model):
+class RevenueCenter(LocationEntity, Base):
     __tablename__ = "revenue_centers"
 
     name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
 
 
-class MenuItem(LocationEntity, db.Model):
+class MenuItem(LocationEntity, Base):
     __tablename__ = "menu_items"
 
     name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
@@ -61,7 +60,7 @@ class MenuItem(LocationEntity, db.Model):
     price_cents: Mapped[int | None] = mapped_column(Integer)
 
 
-class Employee(LocationEntity, db.Model):
+class Employee(LocationEntity, Base):
     __tablename__ = "employees"
 
     first_name: Mapped[str | None] = mapped_column(String(255))

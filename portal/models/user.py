@@ -2,12 +2,10 @@
 import secrets
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import Timestamped, UTCDateTime
+from portal.models.base import Base, Timestamped, UTCDateTime
 from portal.models.tenant import Organization
 
 ROLES = ("owner", "marketer")
@@ -17,7 +15,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class User(UserMixin, Timestamped, db.Model):
+class User(Timestamped, Base):
     __tablename__ = "users"
     __table_args__ = (
         # Support staff belong to no organization; everyone else belongs to exactly one, with a role.
@@ -52,9 +50,18 @@ class User(UserMixin, Timestamped, db.Model):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
 
+    # What Flask-Login asks of a user (its UserMixin, written out: the models import no Flask).
     @property
     def is_active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.is_active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
 
     @property
     def is_owner(self) -> bool:

@@ -8,6 +8,7 @@
   cleaned member is never made ``subscribed`` again by the API).
 * ``POST /3.0/lists/{id}/segments`` creates a static segment (a tag); ``POST /3.0/lists/{id}/segments/{seg}``
   takes ``members_to_add`` / ``members_to_remove``, at most 500 each.
+* ``GET`` / ``PATCH /3.0/lists/{id}/members/{hash}`` (one member; a PATCH changes only what its body names) and
 * ``DELETE /3.0/lists/{id}/segments/{seg}/members/{hash}`` (untag one member) and
   ``POST /3.0/lists/{id}/members/{hash}/actions/delete-permanent`` (erase one).
 * Merge fields (``GET``/``POST /3.0/lists/{id}/merge-fields``), list webhooks (``POST /3.0/lists/{id}/webhooks``,
@@ -253,6 +254,39 @@ def create_mailchimp_app(*, api_key: str | None = None, list_id: str = "a1b2c3d4
                 return problem(404, "Resource Not Found", "The requested resource could not be found.")
             segment["members"].discard(key)
         return "", 204
+
+    @app.get("/3.0/lists/<list_id>/members/<key>")
+    @guarded
+    def get_member(list_id, key):
+        if (missing := known_list(list_id)) is not None:
+            return missing
+        with state.lock:
+            member = state.members.get(key)
+            if member is None:
+                return problem(404, "Resource Not Found", "The requested resource could not be found.")
+            return jsonify(member)
+
+    @app.patch("/3.0/lists/<list_id>/members/<key>")
+    @guarded
+    def update_member(list_id, key):
+        """Only what the body names changes: merge fields without ``status`` leave the subscription alone."""
+        if (missing := known_list(list_id)) is not None:
+            return missing
+        body = request.get_json(silent=True) or {}
+        merge_fields = body.get("merge_fields") or {}
+        with state.lock:
+            member = state.members.get(key)
+            if member is None:
+                return problem(404, "Resource Not Found", "The requested resource could not be found.")
+            if not isinstance(merge_fields, dict) or set(merge_fields) - set(state.merge_fields):
+                return problem(400, "Invalid Resource", "Your merge fields were invalid.")
+            if "status" in body:
+                if body["status"] not in STATUSES or (
+                        member["status"] in ("unsubscribed", "cleaned") and body["status"] == "subscribed"):
+                    return problem(400, "Member In Compliance State", "The member cannot be given this status.")
+                member["status"] = body["status"]
+            member["merge_fields"].update(merge_fields)
+            return jsonify(member)
 
     @app.post("/3.0/lists/<list_id>/members/<key>/actions/delete-permanent")
     @guarded

@@ -14,6 +14,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # (e.g. "dd-1f2e@relay.example.com"), are recognised as such.
 MARKETPLACE_DOMAINS = ("doordash.com", "ubereats.com", "uber.com", "grubhub.com", "seamless.com", "postmates.com",
                        "caviar.com")
+_MARKETPLACE_SUBDOMAINS = tuple("." + domain for domain in MARKETPLACE_DOMAINS)
 
 
 def normalize_email(raw: str | None) -> str | None:
@@ -56,8 +57,8 @@ def is_relay_email(email: str | None) -> bool:
     domain = (email or "").rpartition("@")[2].strip().lower()
     if not domain:
         return False
-    labels = domain.split(".")
-    return "relay" in labels[:-2] or any(domain == d or domain.endswith("." + d) for d in MARKETPLACE_DOMAINS)
+    return (domain in MARKETPLACE_DOMAINS or domain.endswith(_MARKETPLACE_SUBDOMAINS)
+            or "relay" in domain.split(".")[:-2])
 
 
 def display_phone(e164: str | None, home_region: str = "US") -> str:

@@ -177,6 +177,14 @@ class MailchimpClient(BaseClient):
         return self.request("POST", f"/lists/{list_id}/segments/{segment_id}",
                             json={"members_to_add": add, "members_to_remove": remove}).body or {}
 
+    def member_status(self, list_id: str, subscriber_hash: str) -> str:
+        body = self.request("GET", f"/lists/{list_id}/members/{subscriber_hash}", params={"fields": "status"}).body
+        return str((body or {}).get("status") or "unknown")
+
+    def update_merge_fields(self, list_id: str, subscriber_hash: str, merge_fields: dict) -> None:
+        """PATCH the member's merge fields only: without ``status`` in the body its subscription is left alone."""
+        self.request("PATCH", f"/lists/{list_id}/members/{subscriber_hash}", json={"merge_fields": merge_fields})
+
     def add_webhook(self, list_id: str, url: str) -> None:
         self.request("POST", f"/lists/{list_id}/webhooks", json={
             "url": url, "events": {"unsubscribe": True, "cleaned": True},

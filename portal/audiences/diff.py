@@ -4,13 +4,22 @@
   already holds exactly these values (a run killed between its upsert and its tag resumes with the tag only).
 * **update**: a listed member whose sent values changed (the fingerprint differs).
 * **remove**: a listed member this sync put there who left the segment, opted out or was erased.
-Members the destination holds as unsubscribed or cleaned are never written again (never re-subscribed).
+Members the destination holds as unsubscribed or cleaned are never written again (never re-subscribed). A guest
+whose only address is a delivery marketplace's relay (``contacts.is_relay_email``) cannot receive marketing: never
+sent, counted as ``relay``, and taken out if an earlier run listed it.
+
+The plan streams: who is wanted, who leaves and the snapshot are read up front (ids and addresses only), the
+members' fields are read and compared ``READ_CHUNK`` at a time by ``changes()`` while earlier chunks are being sent,
+so a first sync of 100,000 starts sending at once instead of after planning every member.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from sqlalchemy import select
 
 from portal.audiences import fields as guest_fields
+from portal.audiences.snapshot import Member
+from portal.contacts import is_relay_email
 from portal.extensions import db
 from portal.models import AudienceMember, AudienceSync, Guest
 from portal.segments import service as segments
@@ -19,74 +28,81 @@ READ_CHUNK = 500
 SILENT = ("unsubscribed", "cleaned")  # the member said no, or bounced: never written again
 
 
+@dataclass(frozen=True)
+class Change:
+    row: guest_fields.MemberRow
+    upsert: bool  # values to write: a new member, or changed values
+    tag: bool  # to put in the list / tag
+
+
 @dataclass
 class Plan:
-    members: int = 0
-    unchanged: int = 0
-    upserts: list = field(default_factory=list)  # MemberRow to create or update
-    tags: list = field(default_factory=list)  # MemberRow to put in the list/tag
-    removals: list = field(default_factory=list)  # AudienceMember to take out
-    snapshot: dict = field(default_factory=dict)  # guest id -> AudienceMember, of the members to send only
-    resent: set = field(default_factory=set)  # guest ids written by a run killed before it stored the answer
+    sync: AudienceSync
+    keys: list[str]
+    wanted: list[int]  # guest ids to send or keep, in id order
+    relay: int  # members left out: a relay address only
+    state: dict  # guest id -> snapshot.Member, every snapshot row of the sync
+    removals: list  # snapshot.Member to take out
+    resent: set  # guest ids written by a run killed before it stored the answer
+    unchanged: int = 0  # grows as changes() reads the members
+    to_send: int = 0  # changes found so far: the removals, then each add and update as changes() finds it
 
     @property
-    def to_send(self) -> int:
-        return len({row.guest_id for row in self.upserts + self.tags}) + len(self.removals)
+    def members(self) -> int:
+        return len(self.wanted)
+
+    def changes(self) -> Iterator[list[Change]]:
+        """The changes among each ``READ_CHUNK`` of the wanted members (an empty list when none changed)."""
+        for start in range(0, len(self.wanted), READ_CHUNK):
+            found = []
+            query = guest_fields.rows_query(self.sync.org_id, self.wanted[start:start + READ_CHUNK])
+            for row in db.session.execute(query):
+                change = self._change(guest_fields.member_row(row, self.keys))
+                if change is None:
+                    self.unchanged += 1
+                else:
+                    found.append(change)
+            self.to_send += len(found)
+            yield found
+
+    def _change(self, member: guest_fields.MemberRow) -> Change | None:
+        known = self.state.get(member.guest_id)
+        if known is not None and known.remote_status in SILENT:
+            return None
+        fresh = known is None or known.fingerprint != member.fingerprint
+        if known is not None and known.remote_status == "rejected" and not fresh:
+            return None  # refused before with these very values
+        tag = known is None or not known.in_list
+        return Change(member, fresh, tag) if fresh or tag else None
 
 
-def contactable_ids(sync: AudienceSync) -> list[int]:
-    """Guest ids of the segment's members who have an email and have not opted out or been erased."""
+def contactable(sync: AudienceSync) -> list[tuple[int, str]]:
+    """(guest id, email) of the segment's members who have an email and have not opted out or been erased."""
     members = segments.member_ids(sync.org_id, sync.segment.rules).subquery()
-    return list(db.session.scalars(
-        select(Guest.id).where(Guest.id.in_(select(members.c.id)), Guest.org_id == sync.org_id,
-                               Guest.email.is_not(None), Guest.marketing_opt_out.is_(False),
-                               Guest.erased_at.is_(None)).order_by(Guest.id)))
+    return db.session.execute(
+        select(Guest.id, Guest.email).where(Guest.id.in_(select(members.c.id)), Guest.org_id == sync.org_id,
+                                            Guest.email.is_not(None), Guest.marketing_opt_out.is_(False),
+                                            Guest.erased_at.is_(None)).order_by(Guest.id)).all()
 
 
-def plan(sync: AudienceSync, keys: list[str], remote_id) -> Plan:
-    """The run's work. ``remote_id(row)`` names a member in the destination (Mailchimp: the subscriber hash)."""
-    result = Plan()
-    # Plain rows, not ORM objects: a run with nothing to send reads 100,000 of them and touches none.
-    known_rows = {row.guest_id: row for row in db.session.execute(
-        select(AudienceMember.guest_id, AudienceMember.remote_id, AudienceMember.fingerprint,
-               AudienceMember.remote_status, AudienceMember.in_list, AudienceMember.pending)
-        .where(AudienceMember.sync_id == sync.id))}
-    wanted = contactable_ids(sync)
-    result.members = len(wanted)
-    wanted_remote = set()
-    for start in range(0, len(wanted), READ_CHUNK):
-        for row in db.session.execute(guest_fields.rows_query(sync.org_id, wanted[start:start + READ_CHUNK])):
-            member = guest_fields.member_row(row, keys)
-            wanted_remote.add(remote_id(member))
-            known = known_rows.get(member.guest_id)
-            if known is not None and known.remote_status in SILENT:
-                result.unchanged += 1
-                continue
-            fresh = known is None or known.fingerprint != member.fingerprint
-            if known is not None and known.remote_status == "rejected" and not fresh:
-                result.unchanged += 1  # refused before with these very values
-                continue
-            if fresh:
-                result.upserts.append(member)
-            if known is None or not known.in_list:
-                result.tags.append(member)
-            elif not fresh:
-                result.unchanged += 1
-    wanted_ids = set(wanted)
+def plan(sync: AudienceSync, keys: list[str], remote_id: Callable[[str], str] | None = None) -> Plan:
+    """The run's plan; its members' changes come from ``changes()``. ``remote_id(email)`` names a member in the
+    destination when its address does (Mailchimp: the subscriber hash)."""
+    state, resent = {}, set()
+    for row in db.session.execute(
+            select(AudienceMember.guest_id, AudienceMember.remote_id, AudienceMember.fingerprint,
+                   AudienceMember.remote_status, AudienceMember.created_by_sync, AudienceMember.in_list,
+                   AudienceMember.pending).where(AudienceMember.sync_id == sync.id)):
+        state[row.guest_id] = Member(row.guest_id, row.remote_id, row.remote_status, row.created_by_sync,
+                                     row.in_list, row.fingerprint)
+        if row.pending:
+            resent.add(row.guest_id)
+    members = contactable(sync)
+    wanted = [(guest_id, email) for guest_id, email in members if not is_relay_email(email)]
+    wanted_ids = {guest_id for guest_id, _ in wanted}
     # A guest merged into another keeps the destination member (same address): nothing to take out.
-    leaving = [guest_id for guest_id, known in known_rows.items()
-               if guest_id not in wanted_ids and known.in_list and known.remote_id not in wanted_remote]
-    result.resent = {guest_id for guest_id, known in known_rows.items() if known.pending}
-    result.snapshot = members_of(sync.id, [row.guest_id for row in result.upserts + result.tags] + leaving)
-    result.removals = [result.snapshot[guest_id] for guest_id in leaving]
-    return result
-
-
-def members_of(sync_id: int, guest_ids: list[int]) -> dict:
-    """guest id -> AudienceMember of those ``guest_ids`` the sync has a snapshot row for."""
-    found, ids = {}, sorted(set(guest_ids))
-    for start in range(0, len(ids), READ_CHUNK):
-        for member in db.session.scalars(select(AudienceMember).where(
-                AudienceMember.sync_id == sync_id, AudienceMember.guest_id.in_(ids[start:start + READ_CHUNK]))):
-            found[member.guest_id] = member
-    return found
+    wanted_remote = {remote_id(email) for _, email in wanted} if remote_id else set()
+    removals = [known for guest_id, known in state.items()
+                if guest_id not in wanted_ids and known.in_list and known.remote_id not in wanted_remote]
+    return Plan(sync, keys, [guest_id for guest_id, _ in wanted], len(members) - len(wanted), state, removals,
+                resent, to_send=len(removals))

@@ -29,15 +29,15 @@ def prepare(ctx) -> None:
 
 
 def plan(ctx):
-    return diff.plan(ctx.sync, json.loads(ctx.sync.fields_json), lambda member: "")
+    return diff.plan(ctx.sync, json.loads(ctx.sync.fields_json))
 
 
 def send(ctx, work) -> None:
-    state, client, list_id = snapshot.state_of(work.snapshot), ctx.client, ctx.destination.list_id
-    rows = {row.guest_id: row for row in work.upserts + work.tags}.values()
+    state, client, list_id = work.state, ctx.client, ctx.destination.list_id
+    rows = (change.row for changes in work.changes() for change in changes)
 
     def prepared():
-        for chunk in _import_chunks(ctx, list(rows)):
+        for chunk in _import_chunks(ctx, rows):
             snapshot.mark_pending(ctx.sync.id, state, [(row.guest_id, None) for row, _ in chunk])
             ctx.checkpoint()
             yield chunk
@@ -50,6 +50,7 @@ def send(ctx, work) -> None:
         client.remove_from_list(list_id, [m.remote_id for m in chunk])
         for member in chunk:
             member.in_list = False
+        snapshot.store_in_list(ctx.sync.id, chunk)
         ctx.checkpoint(removed=len(chunk))
 
 

@@ -1,4 +1,4 @@
-"""Executing one run of an audience sync: plan (``diff``), send through the destination's executor, checkpoint.
+"""Executing one run of an audience sync: plan (``diff``) streamed into the destination's executor, checkpoint.
 
 Every chunk the destination answered is stored with the run's counters in one short transaction (the checkpoint):
 a run killed mid-way resumes from the snapshot, and the idempotent writes make a resent chunk harmless. One runner
@@ -38,9 +38,12 @@ class Context:
     lease: "Lease"
 
     def checkpoint(self, **counts) -> None:
-        """Add ``counts`` to the run with the API calls so far and commit everything pending (one chunk)."""
+        """Add ``counts`` to the run with the API calls so far and what the plan has found, and commit everything
+        pending (one chunk)."""
         for name, value in counts.items():
             setattr(self.run, name, getattr(self.run, name) + value)
+        if self.plan is not None:
+            self.run.unchanged, self.run.to_send = self.plan.unchanged, self._done + self.plan.to_send
         self.run.api_calls, self.run.write_calls = self._calls + self.client.calls, self._writes + self.client.write_calls
         db.session.commit()
         self.lease.renew()
@@ -49,8 +52,13 @@ class Context:
         db.session.add(AudienceRejection(org_id=self.run.org_id, run_id=self.run.id, guest_id=guest_id,
                                          code=code[:64], reason=safe_reason(reason)))
 
+    def follow(self, plan) -> None:
+        """Keep the run's unchanged and to-send counts in step with ``plan`` as it streams."""
+        self.plan, self._done = plan, self.run.done
+
     def __post_init__(self):
         self._calls, self._writes = self.run.api_calls, self.run.write_calls
+        self.plan, self._done = None, 0
 
 
 def safe_reason(text: str) -> str:
@@ -102,15 +110,16 @@ def execute(run_id: int, *, client: clients.BaseClient | None = None) -> Audienc
         executor = _executor(sync.destination.kind)
         executor.prepare(context)
         work = executor.plan(context)
-        run.members, run.unchanged, run.to_send = work.members, work.unchanged, run.done + work.to_send
+        run.members, run.relay_skipped = work.members, work.relay
+        context.follow(work)
         context.checkpoint()
-        log.info("audience run %s (sync %s, org %s): %s members, %s to send", run.id, sync.id, run.org_id,
-                 work.members, work.to_send)
+        log.info("audience run %s (sync %s, org %s): %s members, %s relay addresses left out, %s to remove", run.id,
+                 sync.id, run.org_id, work.members, work.relay, len(work.removals))
         executor.send(context, work)
         run.status, run.finished_at = RUN_DONE, utcnow()
         audit.record("audience.synced", org_id=run.org_id, target=sync, details={
             "run_id": run.id, "added": run.added, "updated": run.updated, "removed": run.removed,
-            "rejected": run.rejected, "api_calls": run.api_calls})
+            "rejected": run.rejected, "relay_skipped": run.relay_skipped, "api_calls": run.api_calls})
         context.checkpoint()
         log.info("audience run %s done: +%s ~%s -%s rejected %s, %s calls, %.1f s", run.id, run.added, run.updated,
                  run.removed, run.rejected, run.api_calls, time.monotonic() - started)

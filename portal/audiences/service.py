@@ -201,6 +201,7 @@ def run_summary(run: AudienceRun) -> dict:
     return {"run_id": run.id, "sync_id": run.sync_id, "segment": run.sync.segment.slug,
             "destination_id": run.sync.destination_id, "status": run.status, "trigger": run.trigger,
             "started_by": run.started_by.email if run.started_by else None, "members": run.members, "added": run.added, "updated": run.updated,
-            "removed": run.removed, "unchanged": run.unchanged, "rejected": run.rejected, "api_calls": run.api_calls,
+            "removed": run.removed, "unchanged": run.unchanged, "rejected": run.rejected,
+            "relay_skipped": run.relay_skipped, "api_calls": run.api_calls,
             "write_calls": run.write_calls, "seconds": run.seconds, "error": run.error,
             "started_at": run.started_at.isoformat() if run.started_at else None}

@@ -1,7 +1,7 @@
 """Writing a run's snapshot rows: plain state per member and bulk statements, one per chunk."""
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 
 from portal.extensions import db
 from portal.models import AudienceMember
@@ -10,20 +10,14 @@ from portal.models.base import utcnow
 
 @dataclass
 class Member:
-    """What this run knows of one snapshot row. Written with bulk statements: ORM objects flushed per chunk (500 or
-    10,000 of them) cost a run more time than the destination's answers did."""
+    """What this run knows of one snapshot row, read by the plan as plain state. Written with bulk statements: ORM
+    objects flushed per chunk (500 or 10,000 of them) cost a run more time than the destination's answers did."""
     guest_id: int
     remote_id: str | None = None
     remote_status: str | None = None
     created_by_sync: bool = False
     in_list: bool = False
     fingerprint: str | None = None
-
-
-def state_of(members: dict) -> dict:
-    """guest id -> Member, from the ORM rows the plan loaded."""
-    return {gid: Member(gid, m.remote_id, m.remote_status, m.created_by_sync, m.in_list, m.fingerprint)
-            for gid, m in members.items()}
 
 
 def by_key(*columns: str):
@@ -56,3 +50,16 @@ def store(sync_id: int, members: list[Member]) -> None:
         {"s": sync_id, "g": m.guest_id, "remote_id": m.remote_id, "remote_status": m.remote_status,
          "fingerprint": m.fingerprint, "created_by_sync": m.created_by_sync, "in_list": m.in_list,
          "pending": False, "updated_at": now} for m in members])
+
+
+def store_in_list(sync_id: int, members: list[Member]) -> None:
+    """Whether each member is in the destination list / tag now."""
+    if members:
+        db.session.execute(by_key("in_list"), [{"s": sync_id, "g": m.guest_id, "in_list": m.in_list}
+                                               for m in members])
+
+
+def forget(sync_id: int, guest_id: int) -> None:
+    """The snapshot row of a member gone from the destination for good."""
+    db.session.execute(delete(AudienceMember).where(AudienceMember.sync_id == sync_id,
+                                                    AudienceMember.guest_id == guest_id))

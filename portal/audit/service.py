@@ -4,7 +4,8 @@ from sqlalchemy import Select, select
 
 from portal.audit.context import request_actor, request_fields
 from portal.extensions import db
-from portal.models import AUDIT_ACTIONS, AuditEvent, Organization, Segment, ToastConnection, User
+from portal.models import (AUDIT_ACTIONS, AudienceDestination, AuditEvent, Organization, Segment, ToastConnection,
+                           User)
 
 PER_PAGE = 25
 MAX_PAGE = 10_000
@@ -87,9 +88,10 @@ def action_choices(org_id: int) -> list[tuple[str, str]]:
 # organization). "localproxy" is how events recorded with current_user were kept before targets were unwrapped.
 TARGET_KINDS = {"user": "user", "localproxy": "user", "toastconnection": "Toast connection", "segment": "segment",
                 "organization": "organization", "guest": "guest", "guestmerge": "guest merge",
-                "syncrun": "sync run"}
+                "syncrun": "sync run", "audiencedestination": "destination", "audiencesync": "audience sync"}
 _NAMED = {"user": (User, User.email), "localproxy": (User, User.email),
-          "toastconnection": (ToastConnection, ToastConnection.host), "segment": (Segment, Segment.name)}
+          "toastconnection": (ToastConnection, ToastConnection.host), "segment": (Segment, Segment.name),
+          "audiencedestination": (AudienceDestination, AudienceDestination.name)}
 
 
 def target_labels(org_id: int, events) -> dict[tuple[str, str], str]:

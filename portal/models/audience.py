@@ -112,6 +112,8 @@ class AudienceRun(TenantScoped, Base):
     removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     unchanged: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     rejected: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Members whose only address is a delivery marketplace's relay: they cannot receive marketing, never sent.
+    relay_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     api_calls: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     write_calls: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)

@@ -194,3 +194,62 @@ def test_an_erased_guest_leaves_by_subscriber_hash_and_is_deleted_when_the_sync_
     held = members(mailchimp)
     assert "guest1@example.com" not in held and held["guest2@example.com"]["tags"] == ["Tablecloth: Regulars"]
     assert committed.get(AudienceMember, (sync.id, gone.id)) is None  # nothing of it kept here either
+
+
+def test_relay_addresses_of_delivery_apps_are_never_sent_and_are_counted_in_the_run(world, committed, mailchimp):
+    org, segment = world["org"], world["segment"]
+    add_guest(org, 1)
+    add_guest(org, 2, email="dd-7f3a2c@relay.doordash.com")
+    changes_address = add_guest(org, 3)
+    destination = connect(org, mailchimp)
+    sync = service.sync_for(segment, destination, ["first_name"])
+    committed.commit()
+    first = run_once(committed, sync)
+    assert (first.members, first.added, first.relay_skipped) == (2, 2, 1)
+    assert set(members(mailchimp)) == {"guest1@example.com", "guest3@example.com"}
+
+    committed.get(Guest, changes_address.id).email = "eats-91b2@ubereats.com"  # now only a relay address
+    committed.commit()
+    second = run_once(committed, sync)
+    assert (second.members, second.added, second.removed, second.relay_skipped) == (1, 0, 1, 2)
+    held = members(mailchimp)
+    assert not any("doordash" in email or "ubereats" in email for email in held)
+    assert held["guest3@example.com"]["tags"] == []  # untagged by the address sent; never unsubscribed
+    assert held["guest3@example.com"]["status"] == "transactional"
+    assert held["guest1@example.com"]["tags"] == ["Tablecloth: Regulars"]
+    assert service.run_summary(second)["relay_skipped"] == 2
+
+
+def test_a_member_that_existed_before_gets_our_fields_only_while_mailable_and_keeps_its_status(
+        world, committed, mailchimp):
+    org, segment = world["org"], world["segment"]
+    guests = [add_guest(org, n) for n in (1, 2, 3)]
+    for n, status in ((1, "subscribed"), (2, "unsubscribed")):
+        key = clients.mailchimp_subscriber_hash(f"guest{n}@example.com")
+        mailchimp.state.members[key] = {"id": key, "email_address": f"guest{n}@example.com", "status": status,
+                                        "merge_fields": {"FNAME": "Theirs"}}
+    destination = connect(org, mailchimp)
+    sync = service.sync_for(segment, destination, ["first_name", "visits"])
+    committed.commit()
+    run = run_once(committed, sync)
+    assert (run.added, run.updated, run.rejected) == (3, 0, 0)
+    held = members(mailchimp)
+    assert held["guest1@example.com"]["status"] == "subscribed"  # never moved
+    assert held["guest1@example.com"]["merge_fields"] == {"FNAME": "First1", "VISITS": 3}
+    assert held["guest2@example.com"]["status"] == "unsubscribed"
+    assert held["guest2@example.com"]["merge_fields"] == {"FNAME": "Theirs"}  # said no: nothing written
+    assert all(m["tags"] == ["Tablecloth: Regulars"] for m in held.values())
+    snapshot = {m.guest_id: m for m in committed.scalars(select(AudienceMember).where(AudienceMember.sync_id == sync.id))}
+    assert not snapshot[guests[0].id].created_by_sync and snapshot[guests[2].id].created_by_sync
+
+    committed.get(Guest, guests[0].id).first_name = "Renamed"
+    committed.get(Guest, guests[1].id).first_name = "Renamed"
+    committed.commit()
+    writes_before = len(mailchimp.writes())
+    again = run_once(committed, sync)
+    assert (again.added, again.updated) == (0, 1)
+    held = members(mailchimp)
+    assert held["guest1@example.com"]["merge_fields"]["FNAME"] == "Renamed"
+    assert held["guest1@example.com"]["status"] == "subscribed"
+    assert held["guest2@example.com"]["merge_fields"] == {"FNAME": "Theirs"}
+    assert [w["method"] for w in mailchimp.writes()[writes_before:]] == ["PATCH"]  # no status sent, no batch

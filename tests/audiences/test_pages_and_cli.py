@@ -1,5 +1,6 @@
 """Destinations page (owners only), the segment panel, tenancy, the Mailchimp webhook receiver and the CLI."""
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -121,3 +122,20 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(cli, shop, args, stdin, m
     result = cli.invoke(args=["audiences", *args], input=stdin)
     assert result.exit_code != 0 and message in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_the_audit_log_names_audience_actions_and_their_destination_in_words(web, shop, mailchimp):
+    destination = service.connect(shop["a"].id, kind="mailchimp", base_url=mailchimp.base_url,
+                                  api_key=mailchimp.state.api_key, list_id=mailchimp.state.list_id,
+                                  user=shop["owner_a"])
+    sync = service.sync_for(shop["segment"], destination, ["first_name"], user=shop["owner_a"])
+    service.run_inline(service.start_run(sync, "cli", enqueue=False))
+    web.login(shop["owner_a"])
+    page = web.client.get("/settings/audit").get_data(as_text=True)
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    for label in ("Email tool connected", "Audience sync set up", "Audience sync started", "Audience synced"):
+        assert label in cells
+    assert not any(cell.startswith("audience.") for cell in cells)  # no raw action names shown
+    assert "Sandbox audience" in cells  # the destination is named by its list
+    assert f"audience sync #{sync.id}" in cells
+    assert '<option value="audience.synced"' in page and ">Audience synced</option>" in page

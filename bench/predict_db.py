@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.crypto import encrypt  # noqa: E402
-from portal.extensions import db  # noqa: E402
+from portal.extensions import current_settings, db  # noqa: E402
 from portal.models import Guest, GuestOrder, Location, Order, Organization, ToastConnection  # noqa: E402
 from portal.predict.bgnbd import BGNBDParams  # noqa: E402
 from portal.predict.gamma_gamma import GammaGammaParams  # noqa: E402
@@ -187,7 +187,8 @@ def fit(url: str, org_id: int) -> dict:
     for label in ("first fit", "refit (replaces every score)"):
         timings = {}
         started = time.perf_counter()
-        record = service.fit_and_score(org_id, timings=timings)
+        record = service.fit_and_score(db.session, org_id, options=service.Settings.of(current_settings()),
+                                       timings=timings)
         db.session.commit()
         total = time.perf_counter() - started
         runs.append({"label": label, "total": total, "steps": {**timings, "commit": total - record.seconds},

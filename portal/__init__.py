@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal import config as settings
 from portal import security, sqlite, templating
-from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.extensions import csrf, db, keep_settings, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     if app.config["PORTAL_REQUIRE_SECRETS"] and not app.config.get("TESTING"):
         settings.check_secrets(app.config)
+    keep_settings(app)
 
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer the client's address and scheme arrive in X-Forwarded-* headers: the login
@@ -68,10 +69,10 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import bp as auth_bp
     from portal.connections import bp as connections_bp
     from portal.dashboard import bp as dashboard_bp
-    from portal.guests import bp as guests_bp
+    from portal.guests.blueprint import bp as guests_bp
     from portal.impersonation import bp as impersonation_bp
     from portal.insights import bp as insights_bp
-    from portal.segments import bp as segments_bp
+    from portal.segments.blueprint import bp as segments_bp
     from portal.support import bp as support_bp
     from portal.webhooks.ingress import ToastWebhookIngress
 
@@ -83,7 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(segments_bp)
     app.register_blueprint(guests_bp)
     app.register_blueprint(insights_bp)
-    from portal.privacy import bp as privacy_bp, unsubscribe_bp
+    from portal.privacy.blueprint import bp as privacy_bp, unsubscribe_bp
 
     app.register_blueprint(privacy_bp)
     app.register_blueprint(unsubscribe_bp)

@@ -1,5 +1,7 @@
 """Settings, read once from the environment with typed helpers. No hidden defaults for secrets."""
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", Path(__file__).resolve().parent.parent / "instance"))
@@ -9,6 +11,26 @@ HTMX_VERSION = "2.0.11"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 HTMX_CDN_ORIGIN = "https://cdn.jsdelivr.net"
 MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the core reads of the settings, as one plain value built once from the app's config (``create_app``
+    keeps it in ``app.extensions``; ``portal.extensions.current_settings`` hands it to routes, commands and jobs).
+    Core modules take it, or the one value they need, as an argument: they read no ``current_app``."""
+
+    secret_key: str | None
+    base_url: str  # the portal as guests and Toast reach it: links in exports and emails, webhook URLs
+    clv_annual_discount_rate: float  # guest value (portal.scoring): see from_env
+    predict_min_repeat_guests: int
+    predict_min_history_days: int
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "Settings":
+        return cls(secret_key=config.get("SECRET_KEY"), base_url=config["PORTAL_BASE_URL"].rstrip("/"),
+                   clv_annual_discount_rate=config["CLV_ANNUAL_DISCOUNT_RATE"],
+                   predict_min_repeat_guests=config["PREDICT_MIN_REPEAT_GUESTS"],
+                   predict_min_history_days=config["PREDICT_MIN_HISTORY_DAYS"])
 
 
 class ConfigError(RuntimeError):

@@ -1,4 +1,4 @@
-"""SQL helpers for the current session: prebuilt hot-path statements, the organization lock, busy errors. What
+"""SQL helpers on the session or connection they are given: prebuilt hot-path statements, the organization lock, busy errors. What
 differs between SQLite and PostgreSQL comes from their strategies (portal.dialects)."""
 import sqlite3
 from functools import cache
@@ -8,7 +8,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.util import identity_key
 
 from portal.dialects import dialect_of
-from portal.extensions import db
 
 
 def insert_unless_exists(connection, model, values: dict, conflict_columns: list[str]) -> int | None:
@@ -36,9 +35,10 @@ def _upsert(model, dialect):
     )
 
 
-def upsert(model):
-    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, for one row dict or many."""
-    return _upsert(model, dialect_of(db.session))
+def upsert(conn, model):
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, for one row dict or many (the
+    statement for the database of ``conn``, a connection or session)."""
+    return _upsert(model, dialect_of(conn))
 
 
 def expanding(name: str):
@@ -54,12 +54,12 @@ def pipelined(conn):
     return dialect_of(conn).pipelined(conn)
 
 
-def expire_loaded(model, ids) -> None:
-    """Objects of ``model`` this session holds whose rows a Core statement changed: reloaded on next access."""
+def expire_loaded(session, model, ids) -> None:
+    """Objects of ``model`` the session holds whose rows a Core statement changed: reloaded on next access."""
     for row_id in ids:
-        obj = db.session.identity_map.get(identity_key(model, row_id))
+        obj = session.identity_map.get(identity_key(model, row_id))
         if obj is not None:
-            db.session.expire(obj)
+            session.expire(obj)
 
 
 def lock_organization(session, org_id: int) -> None:

@@ -12,6 +12,7 @@ from flask import Flask, g, has_request_context, url_for
 
 from portal import config as settings
 from portal.contacts import display_phone, is_relay_email
+from portal.dates import date_text
 from portal.localtime import UTC, organization_zone
 
 # Where a zone's phone numbers are at home; every other zone (the Americas, by far most of Toast) counts as US,
@@ -39,7 +40,7 @@ def day(moment: datetime | date | None, zone: ZoneInfo | None = None) -> str:
         return "—"
     if isinstance(moment, datetime):
         moment = moment.astimezone(zone or current_zone())
-    return _date_text(moment)
+    return date_text(moment)
 
 
 def when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
@@ -48,11 +49,7 @@ def when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         return "—"
     local = moment.astimezone(zone or current_zone())
     hour = local.hour % 12 or 12
-    return f"{_date_text(local)}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
-
-
-def _date_text(value: date) -> str:
-    return f"{value:%b} {value.day}, {value.year}"
+    return f"{date_text(local)}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
 
 
 def phone(e164: str | None) -> str:

@@ -6,7 +6,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal import jobs
-from portal.extensions import db
+from portal.extensions import current_settings, db
 from portal.models import Guest, Organization
 from portal.scoring import service
 
@@ -27,7 +27,7 @@ def fit_organization_job(org_id: int) -> dict | None:
             log.warning("model fit for organization %s: organization gone; skipped", org_id)
             return None
         log.info("model fit started: org %s", org_id)
-        fit = service.fit_and_score(org_id)
+        fit = service.fit_and_score(db.session, org_id, options=service.Settings.of(current_settings()))
         db.session.commit()
         log.info("model fit done: org %s, %s guests, backed=%s, %.1f s", org_id, fit.guests, fit.backed, fit.seconds)
         return {"fit_id": fit.id, "guests": fit.guests, "backed": fit.backed}

@@ -33,15 +33,16 @@ class CheckWrites:
         """The stored rows these writes delete or change."""
         return [*self.gone, *(row for row, _ in self.changed)]
 
-    def execute(self, conn) -> None:
-        """Write them (Core statements; the session's objects of changed rows are expired)."""
+    def execute(self, session) -> None:
+        """Write them (Core statements on the session's connection; its objects of changed rows are expired)."""
+        conn = session.connection()
         if self.gone:
             conn.execute(DELETE, {"ids": [row.id for row in self.gone]})
         if self.changed:
             conn.execute(UPDATE, [{"b_id": row.id, **values} for row, values in self.changed])
         if self.added:
             conn.execute(INSERT, self.added)
-        expire_loaded(GuestCheck, [row.id for row in self.replaced])
+        expire_loaded(session, GuestCheck, [row.id for row in self.replaced])
 
     def overlay(self, rows: dict[int, list]) -> None:
         """Make ``rows`` (guest id -> the guest's rows, read before these writes) what they are after them."""

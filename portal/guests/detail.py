@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.extensions import db
+from portal.extensions import current_settings, db
 from portal.guests import charts, duplicates
 from portal.guests.service import merges_of
 from portal.localtime import location_zones, organization_zone
 from portal.models import Location, Order, OrderCheck, User
 from portal.models.guest import Guest, GuestCheck, GuestOrder
 from portal.models.guest_links import GuestDuplicate, GuestFact, GuestItem, GuestLocation, GuestNote, GuestTag
-from portal.scoring.service import guest_value
+from portal.scoring import service as scoring
 
 TIMELINE_PER_PAGE = 20
 TOP_ITEMS = 10
@@ -53,7 +53,8 @@ def profile(guest: Guest) -> dict:
         "duplicates": duplicates_of(guest),
         "merges": merges_of(guest),
         "chart": spend_chart(guest),
-        "value": guest_value(guest.org_id, guest.id),
+        "value": scoring.guest_value(db.session, guest.org_id, guest.id,
+                                     scoring.Settings.of(current_settings()).thresholds),
     }
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import Select
 
 from portal.audit.service import record
 from portal.contacts import is_phone_number, is_relay_email
+from portal.extensions import db
 from portal.guests.queries import ListQuery, days_since, iter_guests, location_names
 from portal.models.guest import Guest
-from portal.privacy.consent import export_unsubscribe_url
+from portal.privacy.consent import unsubscribe_url
 from portal.scoring.service import scores_for
 
 FIELDS = (
@@ -53,7 +54,7 @@ def records(org_id: int, query: ListQuery = EXPORT_ORDER, guest_ids: Select | No
     as_of = as_of or datetime.now(timezone.utc).date()
     for chunk in iter_guests(org_id, query, guest_ids):
         places = location_names([g.id for g in chunk])
-        scores = scores_for(org_id, [g.id for g in chunk])
+        scores = scores_for(db.session, org_id, [g.id for g in chunk])
         for guest in chunk:
             yield _record(guest, places.get(guest.id, []), as_of) | _value(scores.get(guest.id))
 
@@ -71,7 +72,7 @@ def _record(guest: Guest, locations: list[str], as_of: date) -> dict:
         "delivery_spend": dollars(guest.delivery_spend_cents), "locations": locations,
         "favorite_item": guest.favorite_item, "marketing_opt_out": guest.marketing_opt_out,
         "email_is_marketplace_relay": relay,
-        "unsubscribe_url": None if guest.erased_at else export_unsubscribe_url(guest),
+        "unsubscribe_url": None if guest.erased_at else unsubscribe_url(guest),
     }
 
 

@@ -142,11 +142,11 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
              for moment in (first_visits.get(row["b_id"]), row["first_order_at"]) if moment is not None}
     if figures or writes:
         with pipelined(conn):
-            writes.execute(conn)
+            writes.execute(db.session)  # on conn: the session's connection
             if figures:
                 conn.execute(UPDATE_GUEST, figures)
                 _rewrite(conn, rewrite, order_ids)
-        expire_loaded(Guest, [row["b_id"] for row in figures])
+        expire_loaded(db.session, Guest, [row["b_id"] for row in figures])
     return moved
 
 
@@ -176,7 +176,7 @@ def _rewrite(conn, rewrite: dict, order_ids: set[int]) -> None:
         elif guest_ids:
             conn.execute(DELETE_LINKS[model], {"ids": guest_ids})
         if new_rows:
-            conn.execute(upsert(model), new_rows)
+            conn.execute(upsert(conn, model), new_rows)
 
 
 def summarize(rows: list) -> Summary:

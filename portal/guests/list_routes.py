@@ -7,7 +7,8 @@ from flask import render_template, request
 from flask_login import current_user
 
 from portal.errors import InputError
-from portal.guests import bp, bulk
+from portal.guests import bulk
+from portal.guests.blueprint import bp
 from portal.guests.queries import NULLABLE_SORTS, SORTS, ListQuery, list_page
 from portal.guests.routes import list_query
 from portal.guests.service import clean_tag

@@ -8,8 +8,9 @@ from portal.htmx import redirect_page, template, wants_fragment
 from portal.errorpages import error_response
 from portal.errors import InputError
 from portal.extensions import db
-from portal.guests import bp, detail, export, service
+from portal.guests import detail, export, service
 from portal.guests import duplicates as possible_duplicates
+from portal.guests.blueprint import bp
 from portal.guests.figures import COUNTED, DEFINITIONS
 from portal.guests.queries import SORTS, ListQuery, list_page, org_locations
 from portal.models import Guest, GuestDuplicate, GuestMerge

@@ -63,7 +63,7 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> tuple[set,
         seeds.add(values["email"], values["phone"], values["customer_guid"])
     order_ids, resolved = set(ids), set()
     if seeds:
-        writes.execute(db.session.connection())  # resolution reads them
+        writes.execute(db.session)  # resolution reads them
         writes = None
         # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
         outcome = resolve(org_id, seeds, previous=touched)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from portal.extensions import current_settings, db
 from portal.models.scores import ModelFit
 from portal.predict.rfm import SCORE_LEVELS, segment_table
 from portal.scoring import service
@@ -24,16 +25,16 @@ class GroupedBar:
 
 
 def page(org_id: int) -> dict:
-    fit = service.latest_fit(org_id)
-    counts = service.group_counts(org_id)
+    fit = service.latest_fit(db.session, org_id)
+    counts = service.group_counts(db.session, org_id)
     scored = sum(counts.values())
     groups = [{**group, "guests": counts.get(group["name"], 0),
                "share": round(100 * counts.get(group["name"], 0) / scored) if scored else 0}
               for group in service.group_rules()]
-    bands = service.band_counts(org_id)
+    bands = service.band_counts(db.session, org_id)
     return {
         "fit": fit,
-        "unavailable": service.unavailable(fit),
+        "unavailable": service.unavailable(fit, service.Settings.of(current_settings()).thresholds),
         "scored": scored,
         "groups": groups,
         "grid": grid(),

@@ -13,21 +13,19 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from flask import current_app, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select, update
 
 from portal.audit import service as audit
 from portal.contacts import normalize_email, normalize_phone
 from portal.dbutil import lock_organization
 from portal.errors import InputError
-from portal.extensions import db
+from portal.extensions import current_settings, db
 from portal.models.guest import Guest, GuestCheck
 from portal.models.privacy import MarketingSuppression
 from portal.models.tenant import Organization
+from portal.privacy import links
 from portal.privacy.erasure import digest, held
 
-TOKEN_SALT = "unsubscribe"
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_VALUES = 100_000
 EMAIL_HEADERS = frozenset({"email", "e-mail", "email address", "email_address", "mail"})
@@ -81,35 +79,22 @@ def opt_out_guests(org_id: int, guest_ids: list[int], *, source: str = "bulk") -
     return changed
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
-
-
 def unsubscribe_token(guest: Guest) -> str:
-    """A signed, non-expiring token naming (org id, guest id)."""
-    return _serializer().dumps([guest.org_id, guest.id])
+    """A signed, non-expiring token naming (org id, guest id) (``portal.privacy.links``)."""
+    return links.unsubscribe_token(current_settings().secret_key, guest)
 
 
 def unsubscribe_url(guest: Guest) -> str:
-    """The absolute one-click unsubscribe link of a guest (for emails; List-Unsubscribe / List-Unsubscribe-Post)."""
-    return url_for("unsubscribe.confirm", token=unsubscribe_token(guest), _external=True)
-
-
-def export_unsubscribe_url(guest: Guest) -> str:
-    """The same link for an export, built outside a request (the CLI too) on ``PORTAL_BASE_URL``."""
-    path = current_app.url_map.bind("portal").build("unsubscribe.confirm", {"token": unsubscribe_token(guest)})
-    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
+    """The absolute one-click unsubscribe link of a guest on ``PORTAL_BASE_URL`` (emails, exports, its page)."""
+    return links.unsubscribe_url(current_settings(), guest)
 
 
 def guest_for_token(token: str) -> Guest | None:
     """The guest a token names, or None for a bad signature, a malformed payload or a guest that is gone."""
-    try:
-        payload = _serializer().loads(token)
-    except BadSignature:
+    named = links.named_guest(current_settings().secret_key, token)
+    if named is None:
         return None
-    if not (isinstance(payload, list) and len(payload) == 2 and all(type(v) is int for v in payload)):
-        return None
-    org_id, guest_id = payload
+    org_id, guest_id = named
     return db.session.scalar(select(Guest).where(Guest.id == guest_id, Guest.org_id == org_id))
 
 

@@ -7,7 +7,8 @@ from portal.errorpages import error_response
 from portal.extensions import csrf, db
 from portal.htmx import redirect_page, template, wants_fragment
 from portal.models import Guest
-from portal.privacy import bp, consent, erasure, unsubscribe_bp
+from portal.privacy import consent, erasure
+from portal.privacy.blueprint import bp, unsubscribe_bp
 from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
 

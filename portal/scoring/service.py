@@ -6,7 +6,8 @@ and a bulk replace of the organization's ``guest_scores`` plus a ``model_fits`` 
 happen before anything is written, so the write transaction (and SQLite's write lock) lasts only for the
 delete + insert. The caller commits.
 
-The other functions read what was stored, for pages and exports.
+The other functions read what was stored, for pages and exports. Every function takes the session it works on
+and its settings as values (no Flask: the RQ job, pages and the benchmark pass them).
 """
 from __future__ import annotations
 
@@ -15,18 +16,17 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from portal import config
+from portal.dates import date_text
 from portal.dbutil import lock_organization
 from portal.dialects import dialect_of
-from portal.extensions import db
 from portal.models.base import utcnow
 from portal.models.scores import GuestScore, ModelFit
-from portal.predict import clv, diagnostics
 from portal.predict.rfm import CHURN_BAND_DESCRIPTIONS, SEGMENT_DESCRIPTIONS, SEGMENT_RULES
 from portal.scoring import compute, store, summaries
-from portal.templating import day
 
 CHURN_BANDS = ("high", "medium", "low")
 RFM_GROUPS = tuple(dict.fromkeys(rule.name for rule in SEGMENT_RULES))  # table order, each name once
@@ -54,20 +54,14 @@ class Settings:
     annual_discount_rate: float
     thresholds: compute.Thresholds
 
-
-def settings() -> Settings:
-    """The app's settings for a fit (portal.config: CLV_ANNUAL_DISCOUNT_RATE, PREDICT_MIN_*)."""
-    config = current_app.config
-    return Settings(
-        annual_discount_rate=config.get("CLV_ANNUAL_DISCOUNT_RATE", clv.DEFAULT_ANNUAL_DISCOUNT_RATE),
-        thresholds=compute.Thresholds(
-            config.get("PREDICT_MIN_REPEAT_GUESTS", diagnostics.MIN_REPEAT_GUESTS),
-            config.get("PREDICT_MIN_HISTORY_DAYS", diagnostics.MIN_HISTORY_DAYS),
-        ),
-    )
+    @classmethod
+    def of(cls, settings: config.Settings) -> Settings:
+        """The app's settings for a fit (portal.config: CLV_ANNUAL_DISCOUNT_RATE, PREDICT_MIN_*)."""
+        return cls(settings.clv_annual_discount_rate,
+                   compute.Thresholds(settings.predict_min_repeat_guests, settings.predict_min_history_days))
 
 
-def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings | None = None,
+def fit_and_score(session: Session, org_id: int, as_of: date | None = None, *, options: Settings,
                   timings: dict | None = None) -> ModelFit:
     """Fit the organization's models on its orders up to ``as_of`` (a UTC date, default today) and replace
     every guest's score; returns the new ModelFit (flushed, not committed; on SQLite the read is committed
@@ -82,22 +76,21 @@ def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings |
     as_of = as_of or today
     if as_of > today:
         raise ValueError(f"as_of {as_of} is in the future")
-    options = options or settings()
-    connection = db.session.connection()
+    connection = session.connection()
     first = summaries.first_order_day(connection, org_id, as_of)
     history = (as_of - first).days if first else 0
     calibration_end = as_of - timedelta(days=min(compute.holdout_days(history), history))
     data = summaries.visit_summaries(connection, org_id, as_of, calibration_end)
     if dialect_of(connection).releases_read_lock_early:
-        db.session.commit()  # nothing is written yet: syncs must not wait on this transaction during the fit
+        session.commit()  # nothing is written yet: syncs must not wait on this transaction during the fit
     timings["read"] = time.perf_counter() - started
     scored = compute.score(data, summaries.day_number(as_of), history, summaries.day_number(calibration_end),
                            annual_discount_rate=options.annual_discount_rate, thresholds=options.thresholds)
     timings["fit and score"] = time.perf_counter() - started - timings["read"]
     # Only now the write transaction (on SQLite it takes the write lock as it begins), serialized with ingest:
     # guests merged away since the read get no score.
-    lock_organization(db.session, org_id)
-    connection = db.session.connection()
+    lock_organization(session, org_id)
+    connection = session.connection()
     now = utcnow()
     store.replace_scores(connection, org_id, scored.columns, now)
     fit = ModelFit(
@@ -106,44 +99,44 @@ def fit_and_score(org_id: int, as_of: date | None = None, *, options: Settings |
         params=scored.params, log_likelihood=scored.log_likelihood, calibration=scored.calibration,
         discount_rate=options.annual_discount_rate,
     )
-    db.session.add(fit)
-    db.session.flush()
+    session.add(fit)
+    session.flush()
     store.prune_fits(connection, org_id)
     fit.seconds = round(time.perf_counter() - started, 3)
     timings["write"] = fit.seconds - timings["read"] - timings["fit and score"]
-    db.session.flush()
+    session.flush()
     return fit
 
 
-def latest_fit(org_id: int) -> ModelFit | None:
-    return db.session.scalar(
+def latest_fit(session: Session, org_id: int) -> ModelFit | None:
+    return session.scalar(
         select(ModelFit).where(ModelFit.org_id == org_id).order_by(ModelFit.fitted_at.desc(), ModelFit.id.desc())
         .limit(1))
 
 
-def score_of(org_id: int, guest_id: int) -> GuestScore | None:
-    return db.session.scalar(select(GuestScore).where(GuestScore.org_id == org_id, GuestScore.guest_id == guest_id))
+def score_of(session: Session, org_id: int, guest_id: int) -> GuestScore | None:
+    return session.scalar(select(GuestScore).where(GuestScore.org_id == org_id, GuestScore.guest_id == guest_id))
 
 
-def scores_for(org_id: int, guest_ids: list[int]) -> dict[int, GuestScore]:
+def scores_for(session: Session, org_id: int, guest_ids: list[int]) -> dict[int, GuestScore]:
     """Guest id -> score, for a chunk of guests (exports)."""
     if not guest_ids:
         return {}
-    rows = db.session.scalars(
+    rows = session.scalars(
         select(GuestScore).where(GuestScore.org_id == org_id, GuestScore.guest_id.in_(guest_ids)))
     return {row.guest_id: row for row in rows}
 
 
-def group_counts(org_id: int) -> Counter:
+def group_counts(session: Session, org_id: int) -> Counter:
     """RFM group -> scored guests in it."""
-    return Counter(dict(db.session.execute(
+    return Counter(dict(session.execute(
         select(GuestScore.rfm_group, func.count()).where(GuestScore.org_id == org_id)
         .group_by(GuestScore.rfm_group)).all()))
 
 
-def band_counts(org_id: int) -> Counter:
+def band_counts(session: Session, org_id: int) -> Counter:
     """Churn band -> scored guests in it (empty when the model is not backed)."""
-    return Counter(dict(db.session.execute(
+    return Counter(dict(session.execute(
         select(GuestScore.churn_band, func.count())
         .where(GuestScore.org_id == org_id, GuestScore.churn_band.is_not(None))
         .group_by(GuestScore.churn_band)).all()))
@@ -161,7 +154,7 @@ def band_rules() -> list[tuple[str, str]]:
     return [(band, CHURN_BAND_DESCRIPTIONS[band]) for band in CHURN_BANDS]
 
 
-def unavailable(fit: ModelFit | None, thresholds: compute.Thresholds | None = None) -> dict[str, str]:
+def unavailable(fit: ModelFit | None, thresholds: compute.Thresholds) -> dict[str, str]:
     """Figure (a ``DEFINITIONS`` key) -> why the stored scores cannot answer it yet and when they will, for the
     figures the organization's last fit (``latest_fit``) did not produce; empty when every figure is there."""
     if fit is None:
@@ -171,7 +164,7 @@ def unavailable(fit: ModelFit | None, thresholds: compute.Thresholds | None = No
     missing = {}
     if not fit.backed:
         missing = dict.fromkeys(("p_alive", "expected_visits_90d", "churn_band", "predicted_value_12m",
-                                 "expected_next_visit"), _when_backed(fit, thresholds or settings().thresholds))
+                                 "expected_next_visit"), _when_backed(fit, thresholds))
     elif not (fit.params or {}).get("p"):
         note = next((part for part in fit.reason.split(". ") if part.startswith("Predicted value is not shown")),
                     "Predicted value is not shown after the last fit.")
@@ -185,7 +178,7 @@ def _when_backed(fit: ModelFit, thresholds: compute.Thresholds) -> str:
     if fit.history_days < thresholds.min_history_days:
         ready = fit.as_of + timedelta(days=thresholds.min_history_days - fit.history_days)
         waits.append(f"the order history reaches {thresholds.min_history_days} days (the nightly fit of "
-                     f"{day(ready)})")
+                     f"{date_text(ready)})")
     if fit.repeat_guests < thresholds.min_repeat_guests:
         waits.append(f"{thresholds.min_repeat_guests:,} guests have come back on another day "
                      f"({fit.repeat_guests:,} so far)")
@@ -194,9 +187,9 @@ def _when_backed(fit: ModelFit, thresholds: compute.Thresholds) -> str:
     return "Predictions appear once " + " and ".join(waits) + "."
 
 
-def guest_value(org_id: int, guest_id: int) -> dict:
+def guest_value(session: Session, org_id: int, guest_id: int, thresholds: compute.Thresholds) -> dict:
     """What the guest page shows: the guest's score (None before the first fit or without a counted order),
     whether the model figures are backed, and the definitions."""
-    fit = latest_fit(org_id)
-    return {"score": score_of(org_id, guest_id), "fit": fit, "definitions": DEFINITIONS,
-            "unavailable": unavailable(fit)}
+    fit = latest_fit(session, org_id)
+    return {"score": score_of(session, org_id, guest_id), "fit": fit, "definitions": DEFINITIONS,
+            "unavailable": unavailable(fit, thresholds)}

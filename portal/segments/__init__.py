@@ -1,8 +1,3 @@
-from flask import Blueprint
+"""Segments: rules, their compiler to one SQL statement, presets, saved lists and exports.
 
-from portal.access import require_member
-
-bp = Blueprint("segments", __name__, template_folder="templates", url_prefix="/segments")
-bp.before_request(require_member)
-
-from portal.segments import list_routes, routes  # noqa: E402,F401
+The blueprint and its routes are in ``blueprint.py``."""

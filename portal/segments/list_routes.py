@@ -6,7 +6,8 @@ from flask_login import current_user
 from portal.errors import InputError
 from portal.guests import bulk
 from portal.models import Segment
-from portal.segments import bp, lists
+from portal.segments import lists
+from portal.segments.blueprint import bp
 from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
 

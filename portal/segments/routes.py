@@ -5,10 +5,11 @@ from flask_login import current_user
 
 from portal.access import blocked_while_impersonating
 from portal.errorpages import error_response
-from portal.extensions import db
+from portal.extensions import current_settings, db
 from portal.models import Segment
 from portal.scoring import service as guest_value
-from portal.segments import bp, exports, form, service
+from portal.segments import exports, form, service
+from portal.segments.blueprint import bp
 from portal.segments.rules import CHANNELS, FIELDS, empty_rules, validate
 from portal.tenancy import current_org, get_or_404
 from portal.transaction import commit_or_error
@@ -40,7 +41,7 @@ def show(segment_id):
     return render_template(
         "segments/show.html", words=service.plain_words(org_id, segment.rules), stats=stats,
         months=service.last_order_months(org_id, segment.rules), **_members_context(segment),
-        waiting=service.waiting_figures(segment.rules, guest_value.unavailable(guest_value.latest_fit(org_id))),
+        waiting=service.waiting_figures(segment.rules, _unavailable_figures(org_id)),
     )
 
 
@@ -195,7 +196,7 @@ def _builder_choices() -> dict:
     org_id = current_org().id
     return {"fields": FIELDS, "choices": service.choices(org_id), "channels": CHANNELS,
             "operator_labels": form.OPERATOR_LABELS, "value_text": form.value_text,
-            "unavailable": guest_value.unavailable(guest_value.latest_fit(org_id))}
+            "unavailable": _unavailable_figures(org_id)}
 
 
 def _members_context(segment) -> dict:
@@ -205,3 +206,9 @@ def _members_context(segment) -> dict:
     page = service.members_page(segment.org_id, segment.rules, page=page_number, sort=sort, direction=direction)
     return {"segment": segment, "page": page, "sort": sort if sort in service.SORTS else service.DEFAULT_SORT[0],
             "direction": direction}
+
+
+def _unavailable_figures(org_id: int) -> dict[str, str]:
+    """Guest-value figures the organization's last fit did not produce, with why (portal.scoring.service)."""
+    return guest_value.unavailable(guest_value.latest_fit(db.session, org_id),
+                                   guest_value.Settings.of(current_settings()).thresholds)

@@ -20,7 +20,7 @@ def test_the_guest_value_page_and_a_guest_page(live_server, committed, page):
     location = factories.LocationFactory(connection__organization=owner.organization, name="Harbor")
     ids = insert_guests(committed, owner.organization, location,
                         simulated(1200, date(2025, 6, 30), 365, np.random.default_rng(9)))
-    service.fit_and_score(owner.org_id, date(2025, 6, 30),
+    service.fit_and_score(committed, owner.org_id, date(2025, 6, 30),
                           options=service.Settings(0.10, compute.Thresholds()))
     committed.commit()
     errors, failed = [], []

@@ -31,8 +31,8 @@ def _items(session, guest) -> list:
 def test_upsert_inserts_new_rows_and_updates_existing_ones(session):
     guest = _guest(session)
     conn = session.connection()
-    conn.execute(upsert(GuestItem), [_item(guest, "Fries", 1), _item(guest, "Shake", 2)])
-    conn.execute(upsert(GuestItem), [_item(guest, "Shake", 5), _item(guest, "Tacos", 1)])
+    conn.execute(upsert(conn, GuestItem), [_item(guest, "Fries", 1), _item(guest, "Shake", 2)])
+    conn.execute(upsert(conn, GuestItem), [_item(guest, "Shake", 5), _item(guest, "Tacos", 1)])
     assert _items(session, guest) == [("Fries", 1.0), ("Shake", 5.0), ("Tacos", 1.0)]
 
 
@@ -42,7 +42,7 @@ def test_pipelined_writes_are_all_applied_when_the_block_ends(session):
     with pipelined(conn):
         conn.execute(GuestItem.__table__.insert(), [_item(guest, "Fries", 1)])
         conn.execute(GuestItem.__table__.update().values(quantity=3))
-        conn.execute(upsert(GuestItem), [_item(guest, "Shake", 2)])
+        conn.execute(upsert(conn, GuestItem), [_item(guest, "Shake", 2)])
     assert _items(session, guest) == [("Fries", 3.0), ("Shake", 2.0)]
 
 

@@ -143,6 +143,73 @@ def test_imports_inside_functions_stay_rare(imports):
     assert len(inside) <= MAX_FUNCTION_LEVEL_IMPORTS, "imports inside functions: " + "; ".join(inside)
 
 
+# The core (ARCHITECTURE.md): what the sync engine, guest ingest, segments and scoring compute with, taking a session
+# and plain values. A package name stands for every module in it.
+CORE = (
+    "portal.toast", "portal.predict", "portal.models", "portal.config", "portal.dialects", "portal.dbutil",
+    "portal.contacts", "portal.dates", "portal.errors", "portal.privacy.links", "portal.guests.checks",
+    "portal.guests.identity", "portal.guests.check_writes", "portal.segments.rules", "portal.segments.compile",
+    "portal.segments.scored", "portal.scoring",
+)
+# What the core never reaches: the web framework and its extensions, the app's extension singletons (the
+# Flask-SQLAlchemy ``db``), blueprints and routes, job entrypoints.
+WEB_PACKAGES = ("flask", "flask_login", "flask_wtf", "flask_limiter", "flask_sqlalchemy", "flask_migrate", "workers")
+WEB_MODULES = ("portal.extensions",)
+WEB_MODULE_NAMES = ("routes", "list_routes", "blueprint")
+
+
+def project_module(target: str) -> str | None:
+    """The module under portal/ an import names (``module`` or ``module.name``), or None."""
+    for name in (target, target.rpartition(".")[0]):
+        path = ROOT.joinpath(*name.split("."))
+        if name.startswith("portal.") and ((path / "__init__.py").is_file() or path.with_suffix(".py").is_file()):
+            return name
+    return None
+
+
+def is_web(target: str) -> bool:
+    return target.split(".")[0] in WEB_PACKAGES or any(
+        target == module or target.startswith(module + ".") for module in WEB_MODULES) or bool(
+        (module := project_module(target)) and module.rpartition(".")[2] in WEB_MODULE_NAMES)
+
+
+def core_modules() -> list[str]:
+    found = []
+    for name in CORE:
+        path = ROOT.joinpath(*name.split("."))
+        found += [module_name(p) for p in sorted(path.rglob("*.py"))] if path.is_dir() else [name]
+    return found
+
+
+def web_reached_from(start: str, imports: list[Import]) -> list[str]:
+    """Each import of a web module on the way from ``start`` through the project's modules (the packages a module
+    sits in included: importing ``portal.guests.checks`` runs ``portal/guests/__init__.py``; the app factory,
+    portal/__init__.py, is the one package left out), as "a -> b -> c imports flask.g"."""
+    by_source: dict[str, list[Import]] = {}
+    for found in imports:
+        by_source.setdefault(found.source, []).append(found)
+    seen, queue, offenders = {start: [start]}, [start], []
+    while queue:
+        module = queue.pop(0)
+        parts = module.split(".")
+        steps = [(".".join(parts[:i]), None) for i in range(2, len(parts))]  # its packages, the factory aside
+        steps += [(project_module(found.target), found) for found in by_source.get(module, [])]
+        for target, found in steps:
+            if found is not None and is_web(found.target):
+                offenders.append(" -> ".join(seen[module]) + f" imports {found.target} ({found.path.name}:{found.line})")
+            elif target and target not in seen:
+                seen[target] = seen[module] + [target]
+                queue.append(target)
+    return offenders
+
+
+def test_the_core_imports_no_flask_extensions_routes_or_workers(imports):
+    """The core runs in jobs, commands and benchmarks without an app: it takes a session and plain values
+    (``portal.config.Settings``), never ``current_app``, ``db`` or ``url_for``."""
+    offenders = [line for module in core_modules() for line in web_reached_from(module, imports)]
+    assert offenders == [], "the core imports Flask, portal.extensions, routes or workers: " + "; ".join(offenders)
+
+
 @pytest.mark.parametrize(("module", "code", "rule"), [
     ("portal.guests.probe", "from workers import sync\n", test_portal_never_imports_workers_or_the_sandbox),
     ("portal.sync.probe", "import importlib\nimportlib.import_module('workers.sync')\n",
@@ -152,6 +219,13 @@ def test_imports_inside_functions_stay_rare(imports):
      test_no_two_packages_under_portal_import_each_other_even_around_a_loop),
     ("portal.probe", "from portal.guests import service\n", test_the_base_layer_imports_no_feature_package),
     ("portal.guests.probe", "def later():\n    import portal.audit\n", test_imports_inside_functions_stay_rare),
+    ("portal.segments.rules", "from flask import g\n", test_the_core_imports_no_flask_extensions_routes_or_workers),
+    ("portal.toast.client", "from portal.extensions import db\n",
+     test_the_core_imports_no_flask_extensions_routes_or_workers),
+    ("portal.scoring.store", "from portal.guests import routes\n",  # directly: a routes module
+     test_the_core_imports_no_flask_extensions_routes_or_workers),
+    ("portal.contacts", "from portal.tenancy import scoped\n",  # transitively: tenancy imports flask
+     test_the_core_imports_no_flask_extensions_routes_or_workers),
 ])
 def test_the_rules_catch_a_new_offending_import(tmp_path, imports, module, code, rule):
     """Each rule fails once a module breaking it is added (``module``, with ``code`` as its text)."""

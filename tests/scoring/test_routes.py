@@ -22,7 +22,7 @@ def fitted(session):
     """An organization with a backed fit, an owner and a marketer, and another organization."""
     shop = make_shop()
     ids = insert_guests(session, shop.org, shop.location, simulated(1200, AS_OF, 365, np.random.default_rng(9)))
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert fit.backed
     return {"shop": shop, "ids": ids, "fit": fit,
             "owner": factories.UserFactory(organization=shop.org, role="owner"),
@@ -47,7 +47,7 @@ def test_members_see_the_fit_its_parameters_quality_check_and_rfm_boxes(web, fit
 def test_without_enough_data_the_page_says_so_and_shows_rfm_only(web, session):
     shop = make_shop()
     insert_guests(session, shop.org, shop.location, simulated(40, AS_OF, 365, np.random.default_rng(4)))
-    service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     web.login(factories.UserFactory(organization=shop.org, role="marketer"))
     page = web.client.get("/insights/").get_data(as_text=True)
     assert "Predictions are rough guesses until there are at least 200 guests who came back" in page
@@ -79,7 +79,7 @@ def test_owners_refit_once_at_a_time_and_marketers_may_not(app, web, fitted, red
 
 def test_the_guest_page_shows_the_guests_value(web, fitted, session):
     guest_id = fitted["ids"][0]
-    score = service.score_of(fitted["shop"].org.id, guest_id)
+    score = service.score_of(session, fitted["shop"].org.id, guest_id)
     web.login(fitted["marketer"])
     page = web.client.get(f"/guests/{guest_id}").get_data(as_text=True)
     assert 'data-testid="guest-value"' in page and f">{score.rfm_group.replace(chr(39), '&#39;')}<" in page
@@ -87,7 +87,7 @@ def test_the_guest_page_shows_the_guests_value(web, fitted, session):
     assert f"{score.expected_visits_90d:.1f}" in page
 
 
-def test_the_export_has_the_value_columns_after_marketing_opt_out(web, fitted):
+def test_the_export_has_the_value_columns_after_marketing_opt_out(web, fitted, session):
     web.login(fitted["owner"])
     body = web.client.get("/guests/export.csv").get_data(as_text=True)
     header = body.splitlines()[0].split(",")
@@ -97,7 +97,7 @@ def test_the_export_has_the_value_columns_after_marketing_opt_out(web, fitted):
     rows = {int(row["guest_id"]): row for row in csv.DictReader(io.StringIO(body))}
     assert set(rows) == set(fitted["ids"])
     for guest_id in fitted["ids"][:50]:
-        score, row = service.score_of(fitted["shop"].org.id, guest_id), rows[guest_id]
+        score, row = service.score_of(session, fitted["shop"].org.id, guest_id), rows[guest_id]
         assert row["rfm_group"] == score.rfm_group
         assert float(row["p_alive"]) == pytest.approx(score.p_alive, abs=5e-5)
         assert float(row["expected_visits_90d"]) == pytest.approx(score.expected_visits_90d, abs=5e-3)

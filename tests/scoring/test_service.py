@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from portal.extensions import current_settings
 from portal.models import Guest, GuestOrder, GuestScore, ModelFit
 from portal.predict.rfm import HIGH_RISK_BELOW, MEDIUM_RISK_BELOW, SEGMENT_DESCRIPTIONS
 from portal.scoring import compute, service, store
@@ -30,7 +31,7 @@ def population():
 
 def test_a_backed_fit_scores_every_guest(session, shop, population):
     ids = insert_guests(session, shop.org, shop.location, population)
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert fit.backed and fit.repeat_guests >= 200 and fit.history_days >= 300
     assert fit.reason.startswith(f"Predictions are based on {fit.repeat_guests} returning guests")
     assert (fit.guests, fit.as_of, fit.discount_rate) == (1500, AS_OF, 0.10)
@@ -55,7 +56,7 @@ def test_a_backed_fit_scores_every_guest(session, shop, population):
 def test_too_few_repeat_guests_gives_rfm_only(session, shop):
     rng = np.random.default_rng(1)
     insert_guests(session, shop.org, shop.location, simulated(80, AS_OF, 365, rng))
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert not fit.backed and fit.params is None and fit.calibration is None
     assert "at least 200 guests who came back (have" in fit.reason
     rows = scores(session, shop.org)
@@ -66,7 +67,7 @@ def test_too_few_repeat_guests_gives_rfm_only(session, shop):
 
 def test_too_short_a_history_gives_rfm_only_and_says_when_predictions_come(session, shop):
     insert_guests(session, shop.org, shop.location, simulated(2000, AS_OF, 40, np.random.default_rng(2)))
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert not fit.backed and fit.history_days <= 40
     assert f"at least 56 days of order history (have {fit.history_days})" in fit.reason
     assert session.scalar(select(func.count()).where(GuestScore.org_id == shop.org.id, GuestScore.p_alive.is_not(None))) == 0
@@ -81,7 +82,7 @@ def test_a_new_tenants_twelve_week_backfill_is_enough_for_predictions(session, s
     """84 days of history (the default backfill): P(alive), expected visits and value from the first fit, with the
     caveat on the 12-month value; the quality check holds out the last 28 days."""
     insert_guests(session, shop.org, shop.location, simulated(3000, AS_OF, 84, np.random.default_rng(84)))
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert fit.backed and 80 <= fit.history_days <= 84 and fit.repeat_guests >= 200, fit.reason
     assert "the 12-month value extends what guests did so far" in fit.reason
     assert fit.calibration["holdout_days"] == 28
@@ -89,14 +90,14 @@ def test_a_new_tenants_twelve_week_backfill_is_enough_for_predictions(session, s
     assert all(row.p_alive is not None and row.expected_visits_90d is not None for row in rows)
     assert sum(row.predicted_value_12m_cents is not None for row in rows) == len(rows)
     assert service.unavailable(fit, RATE.thresholds) == {}
-    assert service.unavailable(None)["rfm_group"].startswith("Guest value is not computed yet")
+    assert service.unavailable(None, RATE.thresholds)["rfm_group"].startswith("Guest value is not computed yet")
 
 
 def test_lowered_thresholds_come_from_the_settings(app, session, shop):
     insert_guests(session, shop.org, shop.location, simulated(300, AS_OF, 365, np.random.default_rng(3)))
     low = service.Settings(0.10, compute.Thresholds(min_repeat_guests=20, min_history_days=30))
-    assert service.fit_and_score(shop.org.id, AS_OF, options=low).backed
-    assert service.settings().thresholds == compute.Thresholds(200, 56)  # the app's defaults (diagnostics)
+    assert service.fit_and_score(session, shop.org.id, AS_OF, options=low).backed
+    assert service.Settings.of(current_settings()).thresholds == compute.Thresholds(200, 56)  # the app's defaults (diagnostics)
 
 
 def test_stopped_guests_have_a_lower_p_alive_than_guests_still_coming_as_often(session, shop, population):
@@ -107,7 +108,7 @@ def test_stopped_guests_have_a_lower_p_alive_than_guests_still_coming_as_often(s
     # Same visits and same age, only the last visit differs: 6 visits over the first 10 weeks vs spread to now.
     early = insert_guests(session, shop.org, shop.location, [regular(start, 14, 6)])
     spread = insert_guests(session, shop.org, shop.location, [regular(start, 60, 6)])
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert fit.backed
     p = {row.guest_id: row.p_alive for row in scores(session, shop.org)}
     assert max(p[g] for g in stopped) < 0.05 < 0.9 < min(p[g] for g in still)
@@ -120,11 +121,11 @@ def test_a_refit_replaces_the_scores_and_leaves_other_organizations_alone(sessio
     ids = insert_guests(session, shop.org, shop.location, population[:300])
     other = make_shop("Other Group")
     other_ids = insert_guests(session, other.org, other.location, population[300:400])
-    service.fit_and_score(other.org.id, AS_OF, options=RATE)
-    service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    service.fit_and_score(session, other.org.id, AS_OF, options=RATE)
+    service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     # One guest's only orders are voided: no counted order, no score after the next fit.
     session.execute(update(GuestOrder).where(GuestOrder.guest_id == ids[0]).values(counted=False))
-    service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert [row.guest_id for row in scores(session, shop.org)] == sorted(ids[1:])
     assert [row.guest_id for row in scores(session, other.org)] == sorted(other_ids)
     assert session.scalar(select(func.count()).where(ModelFit.org_id == shop.org.id)) == 2
@@ -140,7 +141,7 @@ def test_a_guest_merged_away_during_the_fit_gets_no_score(session, shop, populat
         return scored
 
     monkeypatch.setattr(compute, "score", merged_meanwhile)
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert fit.guests == 300
     assert [row.guest_id for row in scores(session, shop.org)] == sorted(ids[1:])
 
@@ -149,24 +150,24 @@ def test_the_discount_rate_lowers_the_predicted_value(session, shop, population)
     insert_guests(session, shop.org, shop.location, population)
     values = []
     for rate in (0.0, 0.5):
-        fit = service.fit_and_score(shop.org.id, AS_OF, options=service.Settings(rate, compute.Thresholds()))
+        fit = service.fit_and_score(session, shop.org.id, AS_OF, options=service.Settings(rate, compute.Thresholds()))
         assert fit.discount_rate == rate
         values.append(sum(row.predicted_value_12m_cents for row in scores(session, shop.org)))
     assert values[1] < values[0]
 
 
 def test_an_organization_without_orders_and_a_future_as_of(session, shop):
-    fit = service.fit_and_score(shop.org.id, AS_OF, options=RATE)
+    fit = service.fit_and_score(session, shop.org.id, AS_OF, options=RATE)
     assert (fit.guests, fit.repeat_guests, fit.history_days, fit.backed) == (0, 0, 0, False)
     assert scores(session, shop.org) == []
     with pytest.raises(ValueError, match="in the future"):
-        service.fit_and_score(shop.org.id, date.today() + timedelta(days=2), options=RATE)
+        service.fit_and_score(session, shop.org.id, date.today() + timedelta(days=2), options=RATE)
 
 
 def test_old_fit_records_are_pruned(session, shop):
     insert_guests(session, shop.org, shop.location, [regular(AS_OF - timedelta(days=30), 7, 3)])
-    fits = [service.fit_and_score(shop.org.id, AS_OF, options=RATE) for _ in range(3)]
+    fits = [service.fit_and_score(session, shop.org.id, AS_OF, options=RATE) for _ in range(3)]
     store.prune_fits(session.connection(), shop.org.id, keep=2)
     kept = session.scalars(select(ModelFit.id).where(ModelFit.org_id == shop.org.id).order_by(ModelFit.id)).all()
     assert kept == [fits[1].id, fits[2].id]
-    assert service.latest_fit(shop.org.id).id == fits[2].id
+    assert service.latest_fit(session, shop.org.id).id == fits[2].id

@@ -1,0 +1,10 @@
+"""The guests blueprint and its routes (kept out of the package's __init__: importing a core module of the
+package, such as the ones the sync engine calls, imports no Flask)."""
+from flask import Blueprint
+
+from portal.access import require_member
+
+bp = Blueprint("guests", __name__, template_folder="templates", url_prefix="/guests")
+bp.before_request(require_member)
+
+from portal.guests import list_routes, routes  # noqa: E402,F401

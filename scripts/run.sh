@@ -87,6 +87,6 @@ fi
 .venv/bin/rq cron workers.cron --url "$REDIS_URL" &
 .venv/bin/rq worker-pool --num-workers "${TABLECLOTH_WORKERS:-$(nproc)}" --worker-class workers.worker.AppWorker \
   --url "$REDIS_URL" webhooks sync default models &
-.venv/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:5000 --access-logfile - wsgi:app &
+.venv/bin/gunicorn --config python:portal.webhooks.serving --workers 2 --threads 4 --bind 127.0.0.1:5000 --access-logfile - wsgi:app &
 echo "portal: http://127.0.0.1:5000  Toast sandbox: http://127.0.0.1:$SANDBOX_PORT  Mailchimp sandbox: http://127.0.0.1:$AUDIENCE_PORT  (Ctrl-C stops everything)"
 wait -n

@@ -1,8 +1,10 @@
 """Receiving Toast webhooks: verify, store, dedupe, hand over to a job. Must answer well within 2 seconds."""
 import json
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,6 +15,7 @@ from portal.extensions import db
 from portal.models.base import utcnow
 from portal.models import Location, ToastConnection, WebhookEvent
 from portal.models.sync import EVENT_PENDING
+from portal.queues import redis_connection
 from portal.toast.signature import verify
 
 log = logging.getLogger("tablecloth.webhooks")
@@ -75,6 +78,22 @@ def _store(connection, token: str, body: bytes, signature: str | None, attempt: 
     if event_id is None:  # Toast retries: the event GUID is already stored
         return Receipt(DUPLICATE)
     return Receipt(RECEIVED, event_id, org_id, connection_id)
+
+
+def prepare_receipts(app, connections: int) -> None:
+    """Open ``connections`` database connections for the pool and run the receipt's lookup once. Trouble is left
+    for the first receipt to meet (it answers 503)."""
+    with app.app_context():
+        try:
+            with ExitStack() as stack:
+                opened = [stack.enter_context(db.engine.connect()) for _ in range(max(1, connections))]
+                opened[0].execute(_CONNECTION_FOR_EVENT, {"token": "", "restaurant_guid": ""})
+        except SQLAlchemyError as exc:
+            log.warning("webhook receipts not prepared: database error %s", type(exc).__name__)
+        try:
+            redis_connection().ping()
+        except RedisError as exc:
+            log.warning("webhook receipts not prepared: Redis error %s", type(exc).__name__)
 
 
 def _envelope(body: bytes) -> dict | None:

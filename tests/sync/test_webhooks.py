@@ -26,6 +26,7 @@ from portal.models.sync import MAX_EVENT_FAILURES
 from portal.sync.store import store_orders
 from portal.toast.signature import sign
 from portal.webhooks import lane as webhook_lane
+from portal.webhooks import serving
 from tests.sync.conftest import sandbox_orders
 from toast_sandbox.api_common import ApiError
 from toast_sandbox.webhooks import order_updated_envelope, send_order_updated
@@ -336,6 +337,14 @@ def test_a_defect_in_the_receipt_answers_500_without_its_details(lane, committed
     assert (response.status_code, response.get_json()) == (500, {"status": "error"})  # Toast sends it again
     assert "secret detail" not in response.get_data(as_text=True)
     assert "webhook receipt failed" in caplog.text
+
+
+def test_a_web_process_opens_its_connections_before_its_first_receipt(app):
+    with app.app_context():
+        engine = db.engine
+    engine.dispose()  # as a freshly started process
+    serving.post_worker_init(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(threads=3)))
+    assert engine.pool.checkedin() == 3  # one per request thread, ready in the pool
 
 
 def test_redis_down_at_receipt_still_accepts_and_the_sweep_drains_past_a_dead_lease(lane, committed, redis_conn,

@@ -69,17 +69,25 @@ def rows_query(org_id: int, guest_ids: list[int]) -> Select:
             .where(Guest.org_id == org_id, Guest.id.in_(guest_ids)))
 
 
+# How each field is read from a row of ``rows_query``: only the sync's fields are computed (a run reads 100,000).
+READERS = {
+    "first_name": lambda row: row.first_name or "",
+    "last_name": lambda row: row.last_name or "",
+    "phone": lambda row: row.phone or "",
+    "last_visit": lambda row: row.last_order_at.date().isoformat() if row.last_order_at else "",
+    "visits": lambda row: row.order_count,
+    "lifetime_spend": lambda row: round(row.net_spend_cents / 100, 2),
+    "favorite_item": lambda row: row.favorite_item or "",
+    "home_location": lambda row: row.home or "",
+    "rfm_group": lambda row: row.rfm_group or "",
+    "p_alive": lambda row: round(row.p_alive, 3) if row.p_alive is not None else "",
+    "predicted_value": lambda row: round(row.predicted_value_12m_cents / 100, 2)
+    if row.predicted_value_12m_cents is not None else "",
+}
+
+
 def member_row(row, keys: list[str]) -> MemberRow:
-    every = {
-        "first_name": row.first_name or "", "last_name": row.last_name or "", "phone": row.phone or "",
-        "last_visit": row.last_order_at.date().isoformat() if row.last_order_at else "",
-        "visits": row.order_count, "lifetime_spend": round(row.net_spend_cents / 100, 2),
-        "favorite_item": row.favorite_item or "", "home_location": row.home or "", "rfm_group": row.rfm_group or "",
-        "p_alive": round(row.p_alive, 3) if row.p_alive is not None else "",
-        "predicted_value": round(row.predicted_value_12m_cents / 100, 2)
-        if row.predicted_value_12m_cents is not None else "",
-    }
-    values = {key: every[key] for key in keys}
+    values = {key: READERS[key](row) for key in keys}
     opted_in = bool(row.opted_in)
     payload = repr((row.email, opted_in, tuple(values.items())))  # keys in catalog order: a stable text
     return MemberRow(row.id, row.email, opted_in, values, hashlib.md5(payload.encode()).hexdigest())

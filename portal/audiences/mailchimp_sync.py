@@ -62,10 +62,9 @@ def plan(ctx):
 
 @dataclass
 class _Call:
-    """One request of a run: a batch subscribe of ``changes`` (with its ``body``), or a tag call."""
+    """One request of a run: a batch subscribe of ``changes``, or a tag call."""
     changes: list = field(default_factory=list)  # diff.Change
     update_existing: bool = False
-    body: list = field(default_factory=list)
     tags: list = field(default_factory=list)  # MemberRow to tag
     untags: list = field(default_factory=list)  # (snapshot.Member, email) to untag
 
@@ -87,7 +86,8 @@ def send(ctx, work) -> None:
 
     def upsert(changes, update_existing: bool) -> _Call:
         awaited[0] += 1
-        return _Call(changes, update_existing, _prepare(ctx, [c.row for c in changes], state, update_existing))
+        _mark_pending(ctx, [c.row for c in changes], state)
+        return _Call(changes, update_existing)
 
     def tag_call() -> _Call:
         call = _Call(tags=ready[:BATCH], untags=untags[:BATCH])
@@ -121,7 +121,8 @@ def send(ctx, work) -> None:
 
     def send_one(call: _Call) -> dict:
         if call.changes:
-            return ctx.client.batch_subscribe(list_id, call.body, update_existing=call.update_existing)
+            body = [_member_body(c.row, state[c.row.guest_id], call.update_existing) for c in call.changes]
+            return ctx.client.batch_subscribe(list_id, body, update_existing=call.update_existing)
         return ctx.client.segment_members(list_id, segment_id, [row.email for row in call.tags],
                                           [email for _, email in call.untags])
 
@@ -172,11 +173,10 @@ def _is_new(known) -> bool:
     return known is None or known.remote_status in (None, "rejected")
 
 
-def _prepare(ctx, rows, state, update_existing: bool) -> list[dict]:
+def _mark_pending(ctx, rows, state) -> None:
     """The intent first (checkpointed): an echo of this very write after a kill is recognised as ours."""
     snapshot.mark_pending(ctx.sync.id, state, [(row.guest_id, remote_id(row)) for row in rows])
     ctx.checkpoint()
-    return [_member_body(row, state[row.guest_id], update_existing) for row in rows]
 
 
 def _stored(ctx, rows, state, resent, answer: dict) -> list:

@@ -31,6 +31,7 @@ def test_the_panel_shows_progress_then_the_finished_run_and_its_history(live_ser
     for n in range(1, 41):
         add_guest(org, n, opted_in=n % 4 == 0)
     add_guest(org, 41, email="typo@mail.invalid")
+    add_guest(org, 42, email="dd-5c1e@relay.doordash.com")  # a delivery app's relay: never sent
     destination = service.connect(org.id, kind="mailchimp", base_url=mailchimp.base_url,
                                   api_key=mailchimp.state.api_key, list_id=mailchimp.state.list_id)
     sync = service.sync_for(segment, destination, ["first_name", "last_name", "visits"])
@@ -54,9 +55,10 @@ def test_the_panel_shows_progress_then_the_finished_run_and_its_history(live_ser
     last = panel.locator("[data-testid=last-run]")
     last.wait_for(timeout=10_000)
     assert "41 members" in last.inner_text() and "0 added" in last.inner_text()  # nothing changed since the first
+    assert "1 not sent (delivery-app relay address)" in last.inner_text()
     history = panel.locator("[data-testid=run-history] tbody tr")
     assert history.count() == 2
-    assert "nightly" in history.nth(1).inner_text()
+    assert "nightly" in history.nth(1).inner_text() and "+1 relay, not sent" in history.nth(1).inner_text()
     assert "manual" in history.nth(0).inner_text() and "owner@harbor.example" in history.nth(0).inner_text()
     rejected = history.nth(1).locator("a")
     assert rejected.inner_text() == "1"  # the typo'd address, downloadable with its reason

@@ -13,6 +13,7 @@ members' fields are read and compared ``READ_CHUNK`` at a time by ``changes()`` 
 so a first sync of 100,000 starts sending at once instead of after planning every member.
 """
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Iterator
 
 from sqlalchemy import select
@@ -44,6 +45,7 @@ class Plan:
     state: dict  # guest id -> snapshot.Member, every snapshot row of the sync
     removals: list  # snapshot.Member to take out
     resent: set  # guest ids written by a run killed before it stored the answer
+    touched: set  # guest ids this run stored before it was killed and resumed: counted already, not unchanged
     unchanged: int = 0  # grows as changes() reads the members
     to_send: int = 0  # changes found so far: the removals, then each add and update as changes() finds it
 
@@ -59,7 +61,7 @@ class Plan:
             for row in db.session.execute(query):
                 change = self._change(guest_fields.member_row(row, self.keys))
                 if change is None:
-                    self.unchanged += 1
+                    self.unchanged += row.id not in self.touched
                 else:
                     found.append(change)
             self.to_send += len(found)
@@ -85,18 +87,21 @@ def contactable(sync: AudienceSync) -> list[tuple[int, str]]:
                                             Guest.erased_at.is_(None)).order_by(Guest.id)).all()
 
 
-def plan(sync: AudienceSync, keys: list[str], remote_id: Callable[[str], str] | None = None) -> Plan:
-    """The run's plan; its members' changes come from ``changes()``. ``remote_id(email)`` names a member in the
-    destination when its address does (Mailchimp: the subscriber hash)."""
-    state, resent = {}, set()
+def plan(sync: AudienceSync, keys: list[str], started_at: datetime,
+         remote_id: Callable[[str], str] | None = None) -> Plan:
+    """The plan of a run started at ``started_at``; its members' changes come from ``changes()``.
+    ``remote_id(email)`` names a member in the destination when its address does (Mailchimp: the subscriber hash)."""
+    state, resent, touched = {}, set(), set()
     for row in db.session.execute(
             select(AudienceMember.guest_id, AudienceMember.remote_id, AudienceMember.fingerprint,
                    AudienceMember.remote_status, AudienceMember.created_by_sync, AudienceMember.in_list,
-                   AudienceMember.pending).where(AudienceMember.sync_id == sync.id)):
+                   AudienceMember.pending, AudienceMember.updated_at).where(AudienceMember.sync_id == sync.id)):
         state[row.guest_id] = Member(row.guest_id, row.remote_id, row.remote_status, row.created_by_sync,
                                      row.in_list, row.fingerprint)
         if row.pending:
             resent.add(row.guest_id)
+        if row.updated_at >= started_at:
+            touched.add(row.guest_id)
     members = contactable(sync)
     wanted = [(guest_id, email) for guest_id, email in members if not is_relay_email(email)]
     wanted_ids = {guest_id for guest_id, _ in wanted}
@@ -105,4 +110,4 @@ def plan(sync: AudienceSync, keys: list[str], remote_id: Callable[[str], str] | 
     removals = [known for guest_id, known in state.items()
                 if guest_id not in wanted_ids and known.in_list and known.remote_id not in wanted_remote]
     return Plan(sync, keys, [guest_id for guest_id, _ in wanted], len(members) - len(wanted), state, removals,
-                resent, to_send=len(removals))
+                resent, touched, to_send=len(removals))

@@ -29,7 +29,7 @@ def prepare(ctx) -> None:
 
 
 def plan(ctx):
-    return diff.plan(ctx.sync, json.loads(ctx.sync.fields_json))
+    return diff.plan(ctx.sync, json.loads(ctx.sync.fields_json), ctx.run.started_at)
 
 
 def send(ctx, work) -> None:

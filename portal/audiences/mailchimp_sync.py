@@ -57,7 +57,7 @@ def prepare(ctx) -> None:
 
 
 def plan(ctx):
-    return diff.plan(ctx.sync, _keys(ctx.sync), clients.mailchimp_subscriber_hash)
+    return diff.plan(ctx.sync, _keys(ctx.sync), ctx.run.started_at, clients.mailchimp_subscriber_hash)
 
 
 @dataclass

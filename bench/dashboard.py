@@ -148,7 +148,7 @@ def build(database: str, guests: int, orders: int) -> dict:
         db.session.commit()
     seconds["first visits, analyze"] = time.perf_counter() - started
     started = time.perf_counter()
-    days = daily.rebuild(org.id)
+    days = daily.rebuild(db.session, org.id)
     db.session.commit()
     seconds["dashboard_days rebuild"] = time.perf_counter() - started
     log(f"rebuilt {days} days of dashboard_days in {seconds['dashboard_days rebuild']:,.0f} s")
@@ -177,7 +177,7 @@ def time_pages(app, runs: int, location_id: int, today) -> dict:
 
 def reference_from_orders(org_id: int, today) -> tuple[float, dict]:
     """The default period's figures and its previous period's, computed from orders at request time."""
-    zone = organization_zone(org_id)
+    zone = organization_zone(db.session, org_id)
     filters = dashboard.Filters.named("28d", today)
     previous_start, _ = filters.previous
     start, end = daily.day_bounds(previous_start, zone)[0], daily.day_bounds(filters.end, zone)[1]
@@ -185,7 +185,7 @@ def reference_from_orders(org_id: int, today) -> tuple[float, dict]:
     totals: dict = {}
     day = previous_start
     while day <= filters.end:  # the same SQL the rollup stores, run over the 56 days instead of read
-        for figures in daily.computed(org_id, day, zone).values():
+        for figures in daily.computed(db.session, org_id, day, zone).values():
             for name, value in figures.items():
                 totals[name] = totals.get(name, 0) + value
         day += timedelta(days=1)
@@ -199,7 +199,7 @@ def time_day_refresh(org_id: int, runs: int = 5) -> list[float]:
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        daily.refresh(org_id, [datetime.now(timezone.utc)])
+        daily.refresh(db.session, org_id, [datetime.now(timezone.utc)])
         db.session.commit()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
@@ -222,7 +222,7 @@ def run(url: str, args) -> dict:
         rows = db.session.scalar(select(func.count()).select_from(DashboardDay).where(DashboardDay.org_id == org.id))
         guests_scale.prewarm(url)
         location_id = db.session.scalar(select(Location.id).where(Location.org_id == org.id).order_by(Location.id))
-        today = dashboard.today_in(organization_zone(org.id))
+        today = dashboard.today_in(organization_zone(db.session, org.id))
         pages = time_pages(app, args.runs, location_id, today)
         reference_ms, _ = reference_from_orders(org.id, today)
         refresh = time_day_refresh(org.id)

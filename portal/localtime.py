@@ -5,8 +5,8 @@ notes, audit): the zone most of its locations report, ties broken by name; UTC w
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
-from portal.extensions import db
 from portal.models import Location
 
 UTC = ZoneInfo("UTC")
@@ -27,13 +27,13 @@ ORG_ZONE_NAME = (
 )
 
 
-def organization_zone(org_id: int) -> ZoneInfo:
+def organization_zone(session: Session, org_id: int) -> ZoneInfo:
     """The organization's time zone: the one most of its locations report (ties: the first by name)."""
-    return zone_named(db.session.scalar(select(ORG_ZONE_NAME), {"org": org_id}))
+    return zone_named(session.scalar(select(ORG_ZONE_NAME), {"org": org_id}))
 
 
-def location_zones(org_id: int) -> dict[int, ZoneInfo]:
+def location_zones(session: Session, org_id: int) -> dict[int, ZoneInfo]:
     """Location id -> its time zone (the organization's for a location that reports none)."""
-    rows = db.session.execute(select(Location.id, Location.time_zone).where(Location.org_id == org_id)).all()
-    fallback = organization_zone(org_id) if any(zone is None for _, zone in rows) else UTC
+    rows = session.execute(select(Location.id, Location.time_zone).where(Location.org_id == org_id)).all()
+    fallback = organization_zone(session, org_id) if any(zone is None for _, zone in rows) else UTC
     return {location_id: zone_named(zone) if zone else fallback for location_id, zone in rows}

@@ -13,6 +13,7 @@ from flask import Flask, g, has_request_context, url_for
 from portal import config as settings
 from portal.contacts import display_phone, is_relay_email
 from portal.dates import date_text
+from portal.extensions import db
 from portal.localtime import UTC, organization_zone
 
 # Where a zone's phone numbers are at home; every other zone (the Americas, by far most of Toast) counts as US,
@@ -61,7 +62,7 @@ def current_zone() -> ZoneInfo:
     if not has_request_context() or g.get("current_org") is None:
         return UTC
     if "org_zone" not in g:
-        g.org_zone = organization_zone(g.current_org.id)
+        g.org_zone = organization_zone(db.session, g.current_org.id)
     return g.org_zone
 
 

@@ -30,6 +30,6 @@ def rebuild_guests(org_slug):
 def rebuild_dashboard(org_slug):
     """Recompute the dashboard's daily figures from stored orders (after upgrading, or a time zone change)."""
     org = organization_by_slug(org_slug)
-    days = daily.rebuild(org.id)
+    days = daily.rebuild(db.session, org.id)
     db.session.commit()
     click.echo(f"recomputed {days} days of dashboard figures of {org.slug}")

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, delete, distinct, func, insert, literal, select, union_all
 from sqlalchemy.types import Date
+from sqlalchemy.orm import Session
 
-from portal.extensions import db
 from portal.guests.checks import NOT_COLLECTED
 from portal.localtime import organization_zone
 from portal.models import CheckPayment, Order, OrderCheck
@@ -37,54 +37,54 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def order_moments(org_id: int, order_ids: Iterable[int]) -> set[datetime]:
+def order_moments(session: Session, org_id: int, order_ids: Iterable[int]) -> set[datetime]:
     """Opening times of these orders (for ``refresh``)."""
     ids = sorted(set(order_ids))
     moments = set()
     for start in range(0, len(ids), BATCH):
-        moments.update(db.session.scalars(select(Order.opened_at).where(
+        moments.update(session.scalars(select(Order.opened_at).where(
             Order.org_id == org_id, Order.id.in_(ids[start:start + BATCH]), Order.opened_at.is_not(None))))
     return moments
 
 
-def refresh(org_id: int, moments: Iterable[datetime | None], zone: ZoneInfo | None = None) -> None:
+def refresh(session: Session, org_id: int, moments: Iterable[datetime | None], zone: ZoneInfo | None = None) -> None:
     """Recompute the rows of the local days holding these moments (``zone``: the organization's, when known)."""
-    zone = zone or organization_zone(org_id)
+    zone = zone or organization_zone(session, org_id)
     days = sorted({local_day(moment, zone) for moment in moments if moment is not None})
     if days:
-        db.session.flush()
+        session.flush()
         for day in days:
-            _recompute_day(org_id, day, zone)
+            _recompute_day(session, org_id, day, zone)
 
 
-def rebuild(org_id: int) -> int:
+def rebuild(session: Session, org_id: int) -> int:
     """Recompute every day of the organization (after a time zone change, or to fill the table). Returns days."""
-    zone = organization_zone(org_id)
-    db.session.flush()
-    db.session.execute(delete(DashboardDay).where(DashboardDay.org_id == org_id))
-    first, last = db.session.execute(select(func.min(Order.opened_at), func.max(Order.opened_at)).where(
+    zone = organization_zone(session, org_id)
+    session.flush()
+    session.execute(delete(DashboardDay).where(DashboardDay.org_id == org_id))
+    first, last = session.execute(select(func.min(Order.opened_at), func.max(Order.opened_at)).where(
         Order.org_id == org_id)).one()
     if first is None:
         return 0
     day, last_day, count = local_day(first, zone), local_day(last, zone), 0
     while day <= last_day:
-        _recompute_day(org_id, day, zone, clear=False)
+        _recompute_day(session, org_id, day, zone, clear=False)
         day, count = day + timedelta(days=1), count + 1
     return count
 
 
-def computed(org_id: int, day: date, zone: ZoneInfo) -> dict[int, dict]:
+def computed(session: Session, org_id: int, day: date, zone: ZoneInfo) -> dict[int, dict]:
     """One day's figures per location, computed from orders and guest_orders (what its rows must hold)."""
     return {row.location_id: {name: int(row._mapping[name]) for name in FIGURES}
-            for row in db.session.execute(_day_figures(org_id, day, zone))}
+            for row in session.execute(_day_figures(org_id, day, zone))}
 
 
-def _recompute_day(org_id: int, day: date, zone: ZoneInfo, clear: bool = True) -> None:
+def _recompute_day(session: Session, org_id: int, day: date, zone: ZoneInfo, clear: bool = True) -> None:
     # Two writes and no read: the day's rows are replaced by what an INSERT ... SELECT computes.
     if clear:
-        db.session.execute(delete(DashboardDay).where(DashboardDay.org_id == org_id, DashboardDay.day == day))
+        session.execute(delete(DashboardDay).where(DashboardDay.org_id == org_id, DashboardDay.day == day))
     columns = ("org_id", "day", "location_id", *FIGURES)
-    db.session.execute(insert(DashboardDay).from_select(columns, _day_figures(org_id, day, zone)))
+    session.execute(insert(DashboardDay).from_select(columns, _day_figures(org_id, day, zone)))
 
 
 def _day_figures(org_id: int, day: date, zone: ZoneInfo):

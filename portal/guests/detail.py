@@ -112,7 +112,7 @@ def timeline(guest: Guest, page: int = 1, per_page: int = TIMELINE_PER_PAGE) -> 
     names = dict(db.session.execute(
         select(Location.id, Location.name).where(Location.id.in_({p.location_id for p in parts}))
     ).all())
-    zones = location_zones(guest.org_id)
+    zones = location_zones(db.session, guest.org_id)
     entries = [
         TimelineEntry(order=orders[p.order_id], location=names.get(p.location_id, ""), channel=p.channel,
                       counted=p.counted, net_spend_cents=p.net_spend_cents,
@@ -132,7 +132,7 @@ def spend_chart(guest: Guest) -> charts.Chart | None:
     ).all()
     if not rows:
         return None
-    zone, months = organization_zone(guest.org_id), defaultdict(int)
+    zone, months = organization_zone(db.session, guest.org_id), defaultdict(int)
     for opened_at, cents in rows:
         local = opened_at.astimezone(zone)
         months[(local.year, local.month)] += cents

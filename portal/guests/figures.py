@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from portal.dbutil import expanding, expire_loaded, pipelined, upsert
-from portal.extensions import db
 from portal.guests.check_writes import CheckWrites
 from portal.guests.identity import LATEST
 from portal.models.base import utcnow
@@ -84,7 +84,7 @@ DELETE_ORDERS = GuestOrder.__table__.delete().where(GuestOrder.__table__.c.guest
 DELETE_LINKS = {model: model.__table__.delete().where(model.__table__.c.guest_id.in_(expanding("ids"))) for model in LINKS}
 
 
-def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False,
+def recompute(session: Session, org_id: int, guest_ids: set[int], order_ids: set[int], force: bool = False,
               grown: dict[int, set[int]] | None = None, writes: CheckWrites | None = None) -> set[datetime]:
     """Rewrite the figures and link rows of ``guest_ids``, and their ``guest_orders`` rows of ``order_ids``
     (the orders whose checks changed or moved between guests). Guests that no longer exist are skipped.
@@ -105,8 +105,8 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
     writes = writes or CheckWrites()
     if not ids and not writes:
         return set()
-    db.session.flush()
-    conn = db.session.connection()
+    session.flush()
+    conn = session.connection()
     rows, stored, first_visits = defaultdict(list), {}, {}
     for row in conn.execute(ROWS, {"org": org_id, "ids": ids}) if ids else ():
         rows[row.guest_id].append(row)
@@ -142,11 +142,11 @@ def recompute(org_id: int, guest_ids: set[int], order_ids: set[int], force: bool
              for moment in (first_visits.get(row["b_id"]), row["first_order_at"]) if moment is not None}
     if figures or writes:
         with pipelined(conn):
-            writes.execute(db.session)  # on conn: the session's connection
+            writes.execute(session)  # on conn: the session's connection
             if figures:
                 conn.execute(UPDATE_GUEST, figures)
                 _rewrite(conn, rewrite, order_ids)
-        expire_loaded(db.session, Guest, [row["b_id"] for row in figures])
+        expire_loaded(session, Guest, [row["b_id"] for row in figures])
     return moved
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from sqlalchemy import and_, bindparam, exists, literal, null, select, union_all
+from sqlalchemy.orm import Session
 
 from portal.dbutil import expanding
-from portal.extensions import db
 from portal.localtime import ORG_ZONE_NAME
 from portal.models import CheckPayment, CheckSelection, DiningOption, Employee, Location, MenuItem, Order, OrderCheck
 from portal.models.guest import GuestCheck
@@ -78,12 +78,12 @@ class Screening:
     time_zone: str | None = None  # the organization's (portal.localtime)
 
 
-def orders(org_id: int, ids: list[int]) -> tuple[Screening, list[SimpleNamespace]]:
+def orders(session: Session, org_id: int, ids: list[int]) -> tuple[Screening, list[SimpleNamespace]]:
     """The screenings the organization needs, and its orders among ``ids``, each with ``checks`` (each with
     ``selections`` and ``payments``), the behavior of its dining option and the names of its server (None when the
     config does not know them), its location's ``location_slot``, and ``known``: it has ``guest_checks`` rows.
     Selections carry ``menu_name``, the name of their item in the menus."""
-    conn = db.session.connection()
+    conn = session.connection()
     found: dict[int, SimpleNamespace] = {}
     with_customer = {}
     rows = conn.execute(ORDERS, {"org": org_id, "ids": ids}).all()
@@ -109,9 +109,9 @@ def orders(org_id: int, ids: list[int]) -> tuple[Screening, list[SimpleNamespace
     return screening, list(found.values())
 
 
-def guest_checks(org_id: int, order_ids: list[int]) -> dict[tuple[int, str], object]:
+def guest_checks(session: Session, org_id: int, order_ids: list[int]) -> dict[tuple[int, str], object]:
     """The ``guest_checks`` rows these orders have now, keyed by (order id, check GUID)."""
     if not order_ids:
         return {}
-    rows = db.session.connection().execute(GUEST_CHECKS, {"org": org_id, "ids": order_ids})
+    rows = session.connection().execute(GUEST_CHECKS, {"org": org_id, "ids": order_ids})
     return {(row.order_id, row.check_guid): row for row in rows}

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from sqlalchemy import bindparam, delete, exists, or_, select, union, update
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import Session, load_only
 
 from portal.dbutil import expanding
-from portal.extensions import db
 from portal.guests.identity import CheckIdentity, Partition, partition
 from portal.models.guest import Guest, GuestCheck
 from portal.models.guest_links import GuestDuplicate, GuestMerge, GuestNote, GuestTag
@@ -60,7 +59,7 @@ class Outcome:
     moved_orders: set[int] = field(default_factory=set)  # orders of the checks that changed guest
 
 
-def attach_known(org_id: int, checks: list[dict]) -> tuple[list[dict], Outcome]:
+def attach_known(session: Session, org_id: int, checks: list[dict]) -> tuple[list[dict], Outcome]:
     """Fast path for checks about to be inserted (``GuestCheck`` column values): one whose identifiers are all
     already known, only on checks of one guest X that has no possible duplicate and no manual merge, joins X (its
     ``guest_id`` is set). Returns the checks that need full resolution (``guest_id`` None).
@@ -75,7 +74,7 @@ def attach_known(org_id: int, checks: list[dict]) -> tuple[list[dict], Outcome]:
     seeds = Seeds()
     for check in checks:
         seeds.add(check["email"], check["phone"], check["customer_guid"])
-    holders, tangled = _holders(org_id, seeds)
+    holders, tangled = _holders(session, org_id, seeds)
     slow = []
     for check in checks:
         idents = [(k, check[name]) for k, name in IDENT_KINDS if check[name]]
@@ -114,14 +113,14 @@ HOLDERS = {names: _holders_statement(names) for size in (1, 2, 3)
            for names in combinations([name for name, _ in _LISTS], size)}
 
 
-def _holders(org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set[int]]:
+def _holders(session: Session, org_id: int, seeds: Seeds) -> tuple[dict[tuple[str, str], set], set[int]]:
     """Which guests (None: pending) the checks carrying these identifiers belong to, and which of those guests
     are tangled in a possible duplicate or a manual merge."""
     holders: dict[tuple[str, str], set] = {}
     tangled = set()
     lists = {name: sorted(getattr(seeds, name)) for name, _ in _LISTS}
     present = tuple(name for name, values in lists.items() if values)
-    for row in db.session.connection().execute(HOLDERS[present], {"org": org_id, **lists}):
+    for row in session.connection().execute(HOLDERS[present], {"org": org_id, **lists}):
         for kind, name in IDENT_KINDS:
             if row._mapping[name]:
                 holders.setdefault((kind, row._mapping[name]), set()).add(row.guest_id)
@@ -134,7 +133,7 @@ def _conditions(ids: Seeds) -> list:
     return [_gc[column].in_(sorted(getattr(ids, name))) for name, column in _LISTS if getattr(ids, name)]
 
 
-def component(org_id: int, seeds: Seeds) -> tuple[list[GuestCheck], set[tuple[str, str]]]:
+def component(session: Session, org_id: int, seeds: Seeds) -> tuple[list[GuestCheck], set[tuple[str, str]]]:
     """Every check connected to the seeds through shared identifiers or manual merges, and those merges."""
     rows: dict[int, GuestCheck] = {}
     merges: set[tuple[str, str]] = set()
@@ -145,11 +144,11 @@ def component(org_id: int, seeds: Seeds) -> tuple[list[GuestCheck], set[tuple[st
         seen.phones |= todo.phones
         seen.guids |= todo.guids
         found = Seeds()
-        for row in _rows_with(org_id, todo):
+        for row in _rows_with(session, org_id, todo):
             if row.id not in rows:
                 rows[row.id] = row
                 found.add_row(row)
-        for pair in _merges_of(org_id, todo.emails):
+        for pair in _merges_of(session, org_id, todo.emails):
             merges.add(pair)
             found.emails.update(pair)
         todo = Seeds(found.emails - seen.emails, found.phones - seen.phones, found.guids - seen.guids)
@@ -158,21 +157,21 @@ def component(org_id: int, seeds: Seeds) -> tuple[list[GuestCheck], set[tuple[st
     return list(rows.values()), merges
 
 
-def _rows_with(org_id: int, ids: Seeds) -> list[GuestCheck]:
+def _rows_with(session: Session, org_id: int, ids: Seeds) -> list[GuestCheck]:
     # Only the columns resolution reads: no JSON decoding of items for every connected check. Loaded objects are
     # refreshed: the fast path writes guest_checks with Core statements, which the session does not see.
-    return db.session.scalars(
+    return session.scalars(
         select(GuestCheck).options(load_only(*IDENTITY_COLUMNS))
         .where(GuestCheck.org_id == org_id, or_(*_conditions(ids)))
         .execution_options(populate_existing=True)
     ).all()
 
 
-def _merges_of(org_id: int, emails: set[str]) -> list[tuple[str, str]]:
+def _merges_of(session: Session, org_id: int, emails: set[str]) -> list[tuple[str, str]]:
     if not emails:
         return []
     listed = sorted(emails)
-    rows = db.session.execute(
+    rows = session.execute(
         select(GuestMerge.email_a, GuestMerge.email_b).where(
             GuestMerge.org_id == org_id, GuestMerge.undone_at.is_(None),
             or_(GuestMerge.email_a.in_(listed), GuestMerge.email_b.in_(listed)),
@@ -181,10 +180,10 @@ def _merges_of(org_id: int, emails: set[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in rows]
 
 
-def resolve(org_id: int, seeds: Seeds, previous: set[int]) -> Outcome:
+def resolve(session: Session, org_id: int, seeds: Seeds, previous: set[int]) -> Outcome:
     """Re-resolve the guests connected to ``seeds``; ``previous`` are guests the changed checks belonged to."""
-    db.session.flush()
-    rows, merges = component(org_id, seeds)
+    session.flush()
+    rows, merges = component(session, org_id, seeds)
     result = partition(
         [CheckIdentity(ref=r, check_guid=r.check_guid, opened_at=r.opened_at, email=r.email, phone=r.phone,
                        guid=r.customer_guid) for r in rows],
@@ -192,7 +191,7 @@ def resolve(org_id: int, seeds: Seeds, previous: set[int]) -> Outcome:
     )
     before = {r.id: r.guest_id for r in rows}
     current = {g for g in before.values() if g is not None} | {g for g in previous if g is not None}
-    chosen, leftovers = _choose_guests(org_id, result, current)
+    chosen, leftovers = _choose_guests(session, org_id, result, current)
     outcome = Outcome()
     for group in result.groups:
         guest = chosen[group.key]
@@ -206,18 +205,19 @@ def resolve(org_id: int, seeds: Seeds, previous: set[int]) -> Outcome:
             outcome.changed.add(check.ref.guest_id)
             outcome.moved_orders.add(check.ref.order_id)
             check.ref.guest_id = None
-    _bury(leftovers, result, chosen, before)
+    _bury(session, leftovers, result, chosen, before)
     outcome.changed -= {g.id for g in leftovers}
-    _write_duplicates(org_id, result, chosen)
+    _write_duplicates(session, org_id, result, chosen)
     return outcome
 
 
-def _choose_guests(org_id: int, result: Partition, current: set[int]) -> tuple[dict[str, Guest], list[Guest]]:
+def _choose_guests(session: Session, org_id: int, result: Partition,
+                   current: set[int]) -> tuple[dict[str, Guest], list[Guest]]:
     keys = [group.key for group in result.groups]
     conditions = [Guest.id.in_(sorted(current))] if current else []
     if keys:
         conditions.append(Guest.key.in_(keys))
-    guests = db.session.scalars(select(Guest).where(Guest.org_id == org_id, or_(*conditions))).all() if conditions else []
+    guests = session.scalars(select(Guest).where(Guest.org_id == org_id, or_(*conditions))).all() if conditions else []
     by_id = {g.id: g for g in guests}
     by_key = {g.key: g for g in guests}
     chosen = {key: by_key[key] for key in keys if key in by_key}
@@ -232,17 +232,18 @@ def _choose_guests(org_id: int, result: Partition, current: set[int]) -> tuple[d
             guest.key = group.key
         else:
             guest = Guest(org_id=org_id, key=group.key)
-            db.session.add(guest)
+            session.add(guest)
             created.append(guest)
         chosen[group.key] = guest
         used.add(guest.id)
     if created:
-        db.session.flush()
+        session.flush()
     leftovers = [g for g in guests if g not in chosen.values()]
     return chosen, leftovers
 
 
-def _bury(leftovers: list[Guest], result: Partition, chosen: dict[str, Guest], before: dict[int, int | None]) -> None:
+def _bury(session: Session, leftovers: list[Guest], result: Partition, chosen: dict[str, Guest],
+          before: dict[int, int | None]) -> None:
     """Delete guests without a group, after handing their tags, notes and opt-out to their main successor."""
     if not leftovers:
         return
@@ -251,12 +252,12 @@ def _bury(leftovers: list[Guest], result: Partition, chosen: dict[str, Guest], b
         if heir is not None:
             heir.marketing_opt_out = heir.marketing_opt_out or dead.marketing_opt_out
             taken = select(GuestTag.tag).where(GuestTag.guest_id == heir.id)
-            db.session.execute(
+            session.execute(
                 update(GuestTag).where(GuestTag.guest_id == dead.id, GuestTag.tag.not_in(taken)).values(guest_id=heir.id)
             )
-            db.session.execute(update(GuestNote).where(GuestNote.guest_id == dead.id).values(guest_id=heir.id))
-    db.session.flush()
-    db.session.execute(delete(Guest).where(Guest.id.in_([g.id for g in leftovers])))
+            session.execute(update(GuestNote).where(GuestNote.guest_id == dead.id).values(guest_id=heir.id))
+    session.flush()
+    session.execute(delete(Guest).where(Guest.id.in_([g.id for g in leftovers])))
 
 
 def _heir(dead: Guest, result: Partition, chosen: dict[str, Guest], before: dict[int, int | None]) -> Guest | None:
@@ -267,7 +268,7 @@ def _heir(dead: Guest, result: Partition, chosen: dict[str, Guest], before: dict
     return chosen[min(votes, key=lambda key: (-votes[key], key))]
 
 
-def _write_duplicates(org_id: int, result: Partition, chosen: dict[str, Guest]) -> None:
+def _write_duplicates(session: Session, org_id: int, result: Partition, chosen: dict[str, Guest]) -> None:
     ids = sorted({g.id for g in chosen.values()})
     if not ids:
         return
@@ -275,7 +276,7 @@ def _write_duplicates(org_id: int, result: Partition, chosen: dict[str, Guest]) 
         (chosen[d.owner_key].id, chosen[d.other_key].id): (REASON_KINDS[d.ident[0]], d.ident[1])
         for d in result.duplicates
     }
-    existing = db.session.execute(
+    existing = session.execute(
         select(GuestDuplicate.id, GuestDuplicate.guest_id, GuestDuplicate.other_guest_id, GuestDuplicate.reason_kind,
                GuestDuplicate.reason_value)
         .where(or_(GuestDuplicate.guest_id.in_(ids), GuestDuplicate.other_guest_id.in_(ids)))
@@ -283,10 +284,10 @@ def _write_duplicates(org_id: int, result: Partition, chosen: dict[str, Guest]) 
     stale = [row.id for row in existing if wanted.get((row.guest_id, row.other_guest_id)) != (row.reason_kind, row.reason_value)]
     kept = {(row.guest_id, row.other_guest_id) for row in existing if row.id not in stale}
     if stale:
-        db.session.execute(delete(GuestDuplicate).where(GuestDuplicate.id.in_(stale)))
+        session.execute(delete(GuestDuplicate).where(GuestDuplicate.id.in_(stale)))
     fresh = [
         {"org_id": org_id, "guest_id": a, "other_guest_id": b, "reason_kind": kind, "reason_value": value}
         for (a, b), (kind, value) in wanted.items() if (a, b) not in kept
     ]
     if fresh:
-        db.session.execute(GuestDuplicate.__table__.insert(), fresh)
+        session.execute(GuestDuplicate.__table__.insert(), fresh)

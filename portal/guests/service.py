@@ -41,24 +41,25 @@ def apply_orders(org_id: int, order_ids: list[int]) -> None:
     for start in range(0, len(ids), BATCH):
         changed, zone = _apply_batch(org_id, ids[start:start + BATCH])
         moments |= changed
-    daily.refresh(org_id, moments, zone)
+    daily.refresh(db.session, org_id, moments, zone)
 
 
 def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> tuple[set, ZoneInfo]:
     """Apply one batch of orders. Returns the moments whose dashboard days changed (``portal.guests.daily``) and
     the organization's time zone."""
     db.session.flush()  # the orders just written, and any guest change of the caller, before Core reads them
-    screening, orders = loading.orders(org_id, ids)
+    screening, orders = loading.orders(db.session, org_id, ids)
     if screening.erased and erasure.scrub_orders(org_id, ids):
         # Customers with an erased identifier became anonymous: resolution reads the orders without them.
-        screening, orders = loading.orders(org_id, ids)
+        screening, orders = loading.orders(db.session, org_id, ids)
     known = {order.id: order.known for order in orders}  # has guest_checks rows (a new order has none)
-    existing = loading.guest_checks(org_id, [i for i in ids if known.get(i, True)])  # a gone order's rows go too
+    # a gone order's rows go too
+    existing = loading.guest_checks(db.session, org_id, [i for i in ids if known.get(i, True)])
     fresh = check_facts(orders)
     writes = CheckWrites(slots={order.location_id: order.location_slot for order in orders})
     seeds, touched = _update_existing(existing, fresh, writes)
     new = writes.added = [values for key, values in fresh.items() if key not in existing]
-    slow, fast = attach_known(org_id, new)  # before the insert: the holders are the other checks
+    slow, fast = attach_known(db.session, org_id, new)  # before the insert: the holders are the other checks
     for values in slow:
         seeds.add(values["email"], values["phone"], values["customer_guid"])
     order_ids, resolved = set(ids), set()
@@ -66,7 +67,7 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> tuple[set,
         writes.execute(db.session)  # resolution reads them
         writes = None
         # ``previous``: guests that lost or changed checks (not those the fast path just gave a check to).
-        outcome = resolve(org_id, seeds, previous=touched)
+        outcome = resolve(db.session, org_id, seeds, previous=touched)
         resolved = outcome.changed
         order_ids |= outcome.moved_orders
     only_gained = fast.changed - touched - resolved
@@ -75,13 +76,13 @@ def _apply_batch(org_id: int, ids: list[int], force: bool = False) -> tuple[set,
         if values["guest_id"] in only_gained:
             grown.setdefault(values["guest_id"], set()).add(values["order_id"])
     touched |= resolved | fast.changed
-    moved_first_visits = figures.recompute(org_id, touched - {None}, order_ids, force=force, grown=grown,
-                                           writes=writes)
+    moved_first_visits = figures.recompute(db.session, org_id, touched - {None}, order_ids, force=force,
+                                           grown=grown, writes=writes)
     if screening.suppressed:
         consent.apply_suppressions(org_id, touched)
     opened = {order.id: order.opened_at for order in orders}
     moments = moved_first_visits | {opened[i] for i in order_ids if i in opened}
-    moments |= daily.order_moments(org_id, order_ids - set(opened))  # orders that moved between guests
+    moments |= daily.order_moments(db.session, org_id, order_ids - set(opened))  # orders that moved between guests
     return moments, zone_named(screening.time_zone)
 
 
@@ -122,7 +123,7 @@ def rebuild(org_id: int, progress=None) -> int:
         _apply_batch(org_id, order_ids[start:start + BATCH], force=True)
         if progress is not None:
             progress(min(start + BATCH, len(order_ids)), len(order_ids))
-    daily.rebuild(org_id)
+    daily.rebuild(db.session, org_id)
     return len(order_ids)
 
 
@@ -205,9 +206,10 @@ def unmerge(record: GuestMerge, user_id: int | None) -> None:
 def _reresolve(org_id: int, emails: set[str]) -> None:
     db.session.flush()
     seeds = Seeds(emails=set(emails))
-    outcome = resolve(org_id, seeds, previous=set())
-    moved_first_visits = figures.recompute(org_id, outcome.changed, outcome.moved_orders)
-    daily.refresh(org_id, moved_first_visits | daily.order_moments(org_id, outcome.moved_orders))
+    outcome = resolve(db.session, org_id, seeds, previous=set())
+    moved_first_visits = figures.recompute(db.session, org_id, outcome.changed, outcome.moved_orders)
+    daily.refresh(db.session, org_id,
+                  moved_first_visits | daily.order_moments(db.session, org_id, outcome.moved_orders))
 
 
 def merges_of(guest: Guest) -> list[GuestMerge]:

@@ -7,6 +7,7 @@ import pytest
 from portal.dashboard import charts
 from portal.dashboard.service import Filters
 from portal.dashboard.views import _headline_money
+from portal.extensions import db
 from portal.localtime import organization_zone
 from portal.templating import money
 from tests import factories
@@ -34,7 +35,7 @@ def changes(html: str) -> dict:
 
 
 def today_at(world, days_ago: int, hour: int = 19) -> datetime:
-    zone = organization_zone(world.org.id)
+    zone = organization_zone(db.session, world.org.id)
     return datetime.combine(datetime.now(zone).date() - timedelta(days=days_ago), time(hour), tzinfo=zone)
 
 
@@ -69,7 +70,7 @@ def test_a_location_and_a_date_range_change_the_figures_and_stay_in_the_links(we
     assert values(html)["orders"] == "1" and values(html)["revenue"] == "$12.00"
     assert f'href="/guests/?sort=net_spend&amp;dir=desc&amp;location={world.other_location.id}"' in html
     assert f'hx-get="/?range=7d&amp;location={world.other_location.id}" hx-trigger="every 30s"' in html
-    today = datetime.now(organization_zone(world.org.id)).date()
+    today = datetime.now(organization_zone(db.session, world.org.id)).date()
     custom = web.client.get(f"/?range=custom&from={today - timedelta(days=45)}&to={today - timedelta(days=30)}")
     assert values(custom.get_data(as_text=True))["orders"] == "1"
 

@@ -7,6 +7,7 @@ import pytest
 
 from portal import templating
 from portal.contacts import display_phone, is_phone_number, is_relay_email
+from portal.extensions import db
 from portal.localtime import UTC, location_zones, organization_zone, zone_named
 from tests import factories
 
@@ -64,14 +65,14 @@ def test_a_phone_number_is_told_from_formula_text():
 
 def test_the_organization_zone_is_the_one_most_of_its_locations_report(session):
     org = factories.OrganizationFactory()
-    assert organization_zone(org.id) == UTC  # no location yet
+    assert organization_zone(db.session, org.id) == UTC  # no location yet
     boston = factories.LocationFactory(connection__organization=org, time_zone="America/New_York")
     factories.LocationFactory(connection=boston.connection, time_zone="America/New_York")
     la = factories.LocationFactory(connection=boston.connection, time_zone="America/Los_Angeles")
     silent = factories.LocationFactory(connection=boston.connection, time_zone=None)
     session.flush()
-    assert organization_zone(org.id) == BOSTON
-    assert location_zones(org.id) == {boston.id: BOSTON, la.id: LA, silent.id: BOSTON,
+    assert organization_zone(db.session, org.id) == BOSTON
+    assert location_zones(db.session, org.id) == {boston.id: BOSTON, la.id: LA, silent.id: BOSTON,
                                       **{loc.id: BOSTON for loc in boston.connection.locations
                                          if loc.id not in (boston.id, la.id, silent.id)}}
     assert zone_named("Not/AZone") == UTC and zone_named(None) == UTC

@@ -147,9 +147,10 @@ def test_imports_inside_functions_stay_rare(imports):
 # and plain values. A package name stands for every module in it.
 CORE = (
     "portal.toast", "portal.predict", "portal.models", "portal.config", "portal.dialects", "portal.dbutil",
-    "portal.contacts", "portal.dates", "portal.errors", "portal.privacy.links", "portal.guests.checks",
-    "portal.guests.identity", "portal.guests.check_writes", "portal.segments.rules", "portal.segments.compile",
-    "portal.segments.scored", "portal.scoring",
+    "portal.contacts", "portal.dates", "portal.errors", "portal.localtime", "portal.privacy.links",
+    "portal.guests.loading", "portal.guests.checks", "portal.guests.identity", "portal.guests.resolution",
+    "portal.guests.check_writes", "portal.guests.figures", "portal.guests.daily",
+    "portal.segments.rules", "portal.segments.compile", "portal.segments.scored", "portal.scoring",
 )
 # What the core never reaches: the web framework and its extensions, the app's extension singletons (the
 # Flask-SQLAlchemy ``db``), blueprints and routes, job entrypoints.

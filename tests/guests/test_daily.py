@@ -3,6 +3,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from portal.extensions import db
 from portal.guests import daily, service
 from portal.localtime import organization_zone
 from portal.models import DashboardDay, GuestDuplicate, Order
@@ -15,15 +16,15 @@ DAY = BASE.date()  # BASE is 18:00 UTC: the same date in UTC and in Boston
 def stored(org_id: int) -> dict:
     rows = select(DashboardDay).where(DashboardDay.org_id == org_id)
     return {(row.day, row.location_id): {name: getattr(row, name) for name in daily.FIGURES}
-            for row in daily.db.session.scalars(rows)}
+            for row in db.session.scalars(rows)}
 
 
 def recomputed(org_id: int) -> dict:
-    zone = organization_zone(org_id)
-    days = {daily.local_day(moment, zone) for moment in daily.db.session.scalars(
+    zone = organization_zone(db.session, org_id)
+    days = {daily.local_day(moment, zone) for moment in db.session.scalars(
         select(Order.opened_at).where(Order.org_id == org_id))}
     return {(day, location_id): figures for day in days
-            for location_id, figures in daily.computed(org_id, day, zone).items()}
+            for location_id, figures in daily.computed(db.session, org_id, day, zone).items()}
 
 
 def assert_consistent(world) -> dict:
@@ -79,15 +80,15 @@ def test_days_are_the_organizations_local_days(world, session):
     late_dinner = datetime(2026, 3, 3, 0, 40, tzinfo=timezone.utc)  # 19:40 on March 2 in Boston
     ingest(world.location, simple(email="ann@example.com", opened=late_dinner))
     assert set(assert_consistent(world)) == {(date(2026, 3, 2), world.location.id)}
-    assert daily.day_bounds(date(2026, 3, 8), organization_zone(world.org.id))[1] - \
-        daily.day_bounds(date(2026, 3, 8), organization_zone(world.org.id))[0] == timedelta(hours=23)  # DST starts
+    assert daily.day_bounds(date(2026, 3, 8), organization_zone(db.session, world.org.id))[1] - \
+        daily.day_bounds(date(2026, 3, 8), organization_zone(db.session, world.org.id))[0] == timedelta(hours=23)  # DST starts
 
 
 def test_the_most_common_location_time_zone_is_the_organizations(world, session):
-    assert organization_zone(world.org.id).key == "UTC"  # none reported yet
+    assert organization_zone(db.session, world.org.id).key == "UTC"  # none reported yet
     world.location.time_zone, world.other_location.time_zone = "America/Chicago", "Not/AZone"
     session.flush()
-    assert organization_zone(world.org.id).key == "America/Chicago"
+    assert organization_zone(db.session, world.org.id).key == "America/Chicago"
 
 
 def test_merges_and_their_undo_keep_the_figures(world, session):
@@ -114,7 +115,7 @@ def test_erasure_and_rebuild_leave_the_figures_equal_to_a_recomputation(world, s
     erasure.erase(world.guest("e:ann@example.com"))
     assert assert_consistent(world) == before  # an erased guest's visits still happened
     session.execute(daily.delete(DashboardDay))
-    assert daily.rebuild(world.org.id) == 2
+    assert daily.rebuild(db.session, world.org.id) == 2
     assert assert_consistent(world) == before
     service.rebuild(world.org.id)
     assert assert_consistent(world) == before

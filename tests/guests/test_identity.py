@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.contacts import normalize_email, normalize_phone
+from portal.extensions import db
 from portal.guests.identity import CheckIdentity, partition
 from portal.models import GuestCheck, GuestDuplicate, GuestNote, GuestTag
 from tests.guests.builders import BASE, check, customer, ingest, order, simple
@@ -268,17 +269,17 @@ def test_the_fast_path_joins_a_plain_known_guest_and_leaves_tangled_guests_to_fu
     cy = world.guest("e:cy@example.com")
 
     known = _new_check(email="cy@example.com")
-    slow, outcome = attach_known(world.org.id, [known])
+    slow, outcome = attach_known(db.session, world.org.id, [known])
     assert (slow, known["guest_id"], outcome.changed) == ([], cy.id, {cy.id})
 
     # Ann has a possible duplicate (Ben shares her phone); a GUID is pending; an email nobody carried yet.
     for new in (_new_check(email="ann@example.com"), _new_check(guid="g-2"), _new_check(email="new@example.com")):
-        slow, outcome = attach_known(world.org.id, [new])
+        slow, outcome = attach_known(db.session, world.org.id, [new])
         assert slow == [new] and new["guest_id"] is None and not outcome.changed
 
     merge(session.scalars(select(GuestDuplicate)).one(), user_id=None)  # Ann and Ben become one guest by hand
     session.flush()
     assert session.scalars(select(GuestDuplicate)).all() == []  # no duplicate left: only the merge tangles Ann
     new = _new_check(email="ann@example.com")
-    slow, _ = attach_known(world.org.id, [new])
+    slow, _ = attach_known(db.session, world.org.id, [new])
     assert slow == [new] and new["guest_id"] is None

@@ -12,10 +12,10 @@
 * ``DELETE /3.0/lists/{id}/segments/{seg}/members/{hash}`` (untag one member) and
   ``POST /3.0/lists/{id}/members/{hash}/actions/delete-permanent`` (erase one).
 * Merge fields (``GET``/``POST /3.0/lists/{id}/merge-fields``), list webhooks (``POST /3.0/lists/{id}/webhooks``,
-  sent form-encoded as Mailchimp does when a member unsubscribes or is cleaned).
+  sent form-encoded as Mailchimp does when a member unsubscribes, is cleaned or subscribes).
 * Errors are ``application/problem+json`` (type, title, status, detail, instance).
 
-Sandbox-only routes under ``/sandbox/``: the members of a list, a member unsubscribing (with its webhook), the
+Sandbox-only routes under ``/sandbox/``: the members of a list, a member changing its status (with its webhook), the
 request log, and 429s to inject.
 """
 import base64
@@ -34,6 +34,8 @@ from audiences_sandbox.limits import Limits, add_sandbox_routes
 MAX_BATCH = 500
 DATA_CENTER = "us19"
 STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
+# A status change made in Mailchimp -> the list webhook event it sends.
+STATUS_EVENTS = {"unsubscribed": "unsubscribe", "cleaned": "cleaned", "subscribed": "subscribe"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
 
@@ -325,16 +327,16 @@ def create_mailchimp_app(*, api_key: str | None = None, list_id: str = "a1b2c3d4
 
     @app.post("/sandbox/members/<key>/status")
     def sandbox_status(key):
-        """The member unsubscribes (or bounces: "cleaned") in Mailchimp; list webhooks are told."""
+        """The member unsubscribes, bounces ("cleaned") or subscribes (a signup form) in Mailchimp; the list
+        webhooks registered for that event are told."""
         status = (request.get_json(silent=True) or {}).get("status")
+        event = STATUS_EVENTS.get(status)
         with state.lock:
             member = state.members.get(key)
-            if member is None or status not in ("unsubscribed", "cleaned"):
+            if member is None or event is None:
                 return problem(400, "Invalid Resource", "unknown member or status")
             member["status"] = status
-            hooks = [h for h in state.webhooks if (h["events"] or {}).get("unsubscribe" if status ==
-                                                                          "unsubscribed" else "cleaned", True)]
-        event = "unsubscribe" if status == "unsubscribed" else "cleaned"
+            hooks = [h for h in state.webhooks if (h["events"] or {}).get(event, event != "subscribe")]
         delivered = [_send_webhook(h["url"], event, member, state.list_id) for h in hooks]
         return jsonify({"status": status, "webhooks": delivered})
 

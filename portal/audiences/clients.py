@@ -187,7 +187,7 @@ class MailchimpClient(BaseClient):
 
     def add_webhook(self, list_id: str, url: str) -> None:
         self.request("POST", f"/lists/{list_id}/webhooks", json={
-            "url": url, "events": {"unsubscribe": True, "cleaned": True},
+            "url": url, "events": {"unsubscribe": True, "cleaned": True, "subscribe": True},
             "sources": {"user": True, "admin": True, "api": False}})
 
 

@@ -1,7 +1,9 @@
 """Opt-outs coming back from the destinations into the suppression list (``portal.privacy.consent``), so every other
 destination and every export respects them: Mailchimp list webhooks (unsubscribe, cleaned) and Klaviyo's email
-suppressions, polled. The member's snapshot records the status, so no run writes to it again. Nothing here logs an
-address; audit rows carry counts (``guest.opt_outs_imported``).
+suppressions, polled. The member's snapshot records the status, so no run writes to it again. A member who
+subscribes in Mailchimp (its own signup form) is recorded as subscribed in the snapshot only: the next update sends
+that status back instead of the one we last saw, and no consent is recorded here for other destinations. Nothing
+here logs an address; audit rows carry counts (``guest.opt_outs_imported``).
 """
 import logging
 from datetime import datetime, timezone
@@ -28,9 +30,15 @@ def destination_for_token(token: str) -> AudienceDestination | None:
 def mailchimp_event(destination: AudienceDestination, form) -> bool:
     """Apply one Mailchimp list webhook (form fields ``type``, ``data[email]``, ``data[list_id]``); False when it is
     not one this sync cares about. The caller commits."""
-    status = MAILCHIMP_EVENTS.get(form.get("type", ""))
+    kind = form.get("type", "")
     email = normalize_email(form.get("data[email]") or "")
-    if status is None or not email or form.get("data[list_id]") != destination.list_id:
+    if not email or form.get("data[list_id]") != destination.list_id:
+        return False
+    if kind == "subscribe":
+        _remember_status(destination, [email], "subscribed", clients.mailchimp_subscriber_hash)
+        return True
+    status = MAILCHIMP_EVENTS.get(kind)
+    if status is None:
         return False
     _opted_out(destination, [email], status, clients.mailchimp_subscriber_hash)
     return True
@@ -38,8 +46,12 @@ def mailchimp_event(destination: AudienceDestination, form) -> bool:
 
 def _opted_out(destination: AudienceDestination, emails: list[str], status: str, remote_id) -> None:
     consent.import_unsubscribes(destination.org_id, "\n".join(emails).encode())
-    if remote_id is None:
-        return
+    if remote_id is not None:
+        _remember_status(destination, emails, status, remote_id)
+
+
+def _remember_status(destination: AudienceDestination, emails: list[str], status: str, remote_id) -> None:
+    """The status the destination now holds for these members, in every sync's snapshot of the destination."""
     sync_ids = select(AudienceSync.id).where(AudienceSync.destination_id == destination.id)
     db.session.execute(update(AudienceMember).where(
         AudienceMember.sync_id.in_(sync_ids), AudienceMember.remote_id.in_([remote_id(e) for e in emails]))

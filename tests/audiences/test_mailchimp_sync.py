@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from portal.audiences import clients, runs, service
 from portal.models import AudienceMember, AudienceRejection, AudienceRun, Guest
-from portal.models.privacy import MarketingSuppression
+from portal.models.privacy import MarketingOptIn, MarketingSuppression
 from portal.privacy import consent, erasure
 from tests.audiences.conftest import add_guest, connect
 from tests.jobs import work
@@ -97,6 +97,30 @@ def test_an_unsubscribe_in_mailchimp_comes_back_and_is_never_resubscribed(world,
     assert held["guest1@example.com"]["merge_fields"]["FNAME"] == "First1"  # nothing written to it
     assert run.removed == 1 and held["guest1@example.com"]["tags"] == []
     assert held["guest2@example.com"]["tags"] == ["Tablecloth: Regulars"] and other.id
+
+
+def test_a_member_who_subscribes_in_mailchimp_stays_subscribed_when_our_fields_change(world, committed, mailchimp,
+                                                                                       live_server):
+    org, segment = world["org"], world["segment"]
+    guest = add_guest(org, 1)  # no opt-in on record: added as transactional
+    destination = service.connect(org.id, kind="mailchimp", base_url=mailchimp.base_url,
+                                  api_key=mailchimp.state.api_key, list_id=mailchimp.state.list_id,
+                                  webhook_base=live_server)
+    sync = service.sync_for(segment, destination, ["first_name"])
+    committed.commit()
+    run_once(committed, sync)
+    assert members(mailchimp)["guest1@example.com"]["status"] == "transactional"
+    key = clients.mailchimp_subscriber_hash("guest1@example.com")
+    assert mailchimp.admin("POST", f"/members/{key}/status", json={"status": "subscribed"})["webhooks"] == [200]
+    committed.rollback()  # read what the webhook's request committed
+    assert committed.scalar(select(MarketingOptIn.id).where(MarketingOptIn.guest_id == guest.id)) is None  # none
+
+    committed.get(Guest, guest.id).first_name = "Changed"
+    committed.commit()
+    run = run_once(committed, sync)
+    held = members(mailchimp)["guest1@example.com"]
+    assert run.updated == 1 and held["merge_fields"]["FNAME"] == "Changed"
+    assert held["status"] == "subscribed"  # the update sent the status Mailchimp holds, not the one we last saw
 
 
 def test_a_rejected_record_is_kept_with_its_reason_and_the_run_goes_on(world, committed, mailchimp):

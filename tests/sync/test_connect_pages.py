@@ -126,8 +126,8 @@ def test_a_webhook_secret_is_added_then_rotated_from_the_toast_page(app, committ
         assert secret not in response.get_data(as_text=True)
         committed.rollback()
         assert decrypt(committed.get(ToastConnection, connection_id).webhook_secret_enc) == secret
-    changes = committed.scalars(select(AuditEvent.details).where(AuditEvent.org_id == owner.org_id,
-                                                                 AuditEvent.action == "credentials.changed")).all()
+    changes = committed.scalars(select(AuditEvent.details).where(
+        AuditEvent.org_id == owner.org_id, AuditEvent.action == "credentials.changed").order_by(AuditEvent.id)).all()
     assert [c["change"] for c in changes][-2:] == ["webhook secret added", "webhook secret replaced"]
     assert "webhooks are refused" not in web.client.get("/connections/").get_data(as_text=True)
 

@@ -6,6 +6,9 @@
   ``import-errors`` with their original payload. Importing never changes a profile's consent.
 * ``GET .../{id}``, ``.../{id}/import-errors``, ``.../{id}/profiles`` (cursor pages of at most 100).
 * ``DELETE /api/lists/{id}/relationships/profiles``: at most 1,000 profile ids; never touches consent.
+* ``POST /api/profile-subscription-bulk-create-jobs``: at most 1,000 profiles, each with an email and
+  ``subscriptions.email.marketing.consent: SUBSCRIBED``; 202. Profiles are subscribed (created if missing), added to
+  the list in the relationship, and lose their suppression, as Klaviyo's do.
 * ``GET /api/profiles`` with the suppression-timestamp filter and ``additional-fields[profile]=subscriptions``.
 * Burst and steady limits per endpoint family, ``RateLimit-Limit/Remaining/Reset`` on answers, 429 with
   ``Retry-After``; JSON:API error bodies (``errors[]`` with id, status, code, title, detail).
@@ -28,6 +31,7 @@ from audiences_sandbox.limits import Limits, add_sandbox_routes
 MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REMOVE = 1_000
+MAX_SUBSCRIBE = 1_000
 MAX_PAGE = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _SUPPRESSED_SINCE = re.compile(r"^greater-than\(subscriptions\.email\.marketing\.suppression\.timestamp,(.+)\)$")
@@ -162,6 +166,31 @@ def create_klaviyo_app(*, api_key: str | None = None, list_id: str = "Xy12Ab", j
                 state.list_members.discard(item.get("id"))
         return "", 204
 
+    @app.post("/api/profile-subscription-bulk-create-jobs")
+    def subscribe_profiles():
+        try:
+            data = json.loads(request.get_data())["data"]
+            assert data["type"] == "profile-subscription-bulk-create-job"
+            profiles = data["attributes"]["profiles"]["data"]
+            emails = [str(item["attributes"]["email"]).strip().lower() for item in profiles]
+            consents = {item["attributes"]["subscriptions"]["email"]["marketing"]["consent"] for item in profiles}
+            list_id = ((data.get("relationships") or {}).get("list") or {}).get("data", {}).get("id")
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return error(400, "invalid", "The request body is not a profile-subscription-bulk-create-job.")
+        if len(profiles) > MAX_SUBSCRIBE:
+            return error(400, "invalid", f"Accepts up to {MAX_SUBSCRIBE} profiles per request.")
+        if consents - {"SUBSCRIBED"} or not all(_EMAIL.match(email) for email in emails):
+            return error(400, "invalid", "Each profile needs a valid email and consent SUBSCRIBED.")
+        if list_id is not None and list_id != state.list_id:
+            return error(404, "not_found", "A list with id " + list_id + " does not exist.")
+        with state.lock:
+            for email in emails:
+                pid = _profile_for(state, email, None)
+                state.profiles[pid].update(subscribed_at=_now(), suppressed_at=None)
+                if list_id is not None:
+                    state.list_members.add(pid)
+        return "", 202
+
     @app.get("/api/profiles")
     def profiles():
         match = _SUPPRESSED_SINCE.match(request.args.get("filter", ""))
@@ -222,11 +251,7 @@ def _process(state: KlaviyoState, job: dict) -> None:
                                   "detail": f"Invalid email address: {email}", "source": {"pointer": "/email"},
                                   "original_payload": attributes})
             continue
-        pid = state.by_email.get(email)
-        if pid is None:
-            pid = state.by_email[email] = "01" + uuid.uuid4().hex[:24].upper()
-            state.profiles[pid] = {"email": email, "external_id": attributes.get("external_id"), "attributes": {},
-                                   "suppressed_at": None}
+        pid = _profile_for(state, email, attributes.get("external_id"))
         profile = state.profiles[pid]
         profile["attributes"].update({k: v for k, v in attributes.items() if k not in ("email", "properties")})
         profile["attributes"].setdefault("properties", {}).update(attributes.get("properties") or {})
@@ -235,6 +260,16 @@ def _process(state: KlaviyoState, job: dict) -> None:
         if job["lists"]:
             state.list_members.add(pid)
     job["done"] = True
+
+
+def _profile_for(state: KlaviyoState, email: str, external: str | None) -> str:
+    """The id of the profile with this email, created (unsubscribed, unsuppressed) if there is none."""
+    pid = state.by_email.get(email)
+    if pid is None:
+        pid = state.by_email[email] = "01" + uuid.uuid4().hex[:24].upper()
+        state.profiles[pid] = {"email": email, "external_id": external, "attributes": {}, "suppressed_at": None,
+                               "subscribed_at": None}
+    return pid
 
 
 def _page(rows: list[dict]):

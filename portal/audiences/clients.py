@@ -26,6 +26,7 @@ MAILCHIMP_BATCH = 500  # members per batch subscribe; members_to_add / members_t
 KLAVIYO_IMPORT_MAX = 10_000  # profiles per bulk import job
 KLAVIYO_IMPORT_BYTES = 5 * 1024 * 1024
 KLAVIYO_REMOVE_MAX = 1_000  # profile ids per DELETE /api/lists/{id}/relationships/profiles
+KLAVIYO_SUBSCRIBE_MAX = 1_000  # profiles per bulk subscribe job
 KLAVIYO_PAGE = 100  # page[size] maximum
 
 # Mailchimp publishes no request rate, only 10 simultaneous connections per key. Klaviyo: burst and steady per
@@ -218,6 +219,19 @@ class KlaviyoClient(BaseClient):
             "relationships": {"lists": {"data": [{"type": "list", "id": list_id}]}},
         }}).body
         return body["data"]["id"]
+
+    def subscribe(self, list_id: str, emails: list[str]) -> None:
+        """POST /api/profile-subscription-bulk-create-jobs: email marketing consent SUBSCRIBED, the list as
+        relationship (with the list's own opt-in process: a double opt-in list asks the guest to confirm)."""
+        assert len(emails) <= KLAVIYO_SUBSCRIBE_MAX
+        self.request("POST", "/api/profile-subscription-bulk-create-jobs", json={"data": {
+            "type": "profile-subscription-bulk-create-job",
+            "attributes": {"profiles": {"data": [
+                {"type": "profile", "attributes": {
+                    "email": email, "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}}}}
+                for email in emails]}},
+            "relationships": {"list": {"data": {"type": "list", "id": list_id}}},
+        }})
 
     def import_job(self, job_id: str) -> dict:
         return (self.request("GET", f"/api/profile-bulk-import-jobs/{job_id}").body or {})["data"]["attributes"]

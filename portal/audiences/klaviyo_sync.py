@@ -3,8 +3,10 @@
 * Adds and updates go through bulk profile import jobs (at most 10,000 profiles / 5 MB each) with the list as their
   relationship; the job is polled until it completes, its import errors become rejected records, and the Klaviyo
   profile ids of its profiles are kept (removal needs them).
-* Importing a profile never subscribes it: Klaviyo consent changes only through its subscription endpoints, which
-  this sync never calls (never create consent); Klaviyo's suppressions are read back first (``optouts``).
+* Importing a profile never subscribes it: a member is subscribed (bulk subscribe, the list's own opt-in process)
+  only with a marketing opt-in on record, once, right after its import. Klaviyo's subscribe also lifts its
+  suppressions, so the suppressions are read back first (``optouts``): a guest who unsubscribed there has opted out
+  here and is not sent at all. A member without an opt-in is imported without a subscription (never create consent).
 * Removal takes profiles this sync put in the list out of it (at most 1,000 ids per call); it never deletes or
   unsubscribes them.
 """
@@ -17,6 +19,7 @@ from portal.audiences.fields import FIELDS
 
 POLL_WAITS = (0.2, 0.5, 1, 2, 3, 5)  # seconds between job polls, growing
 JOBS_IN_FLIGHT = 3  # import jobs sent and awaited side by side (the pacer keeps the account's rate)
+SUBSCRIBED = "subscribed"  # the snapshot's status of a member this sync subscribed (never subscribed again)
 
 
 def external_id(org_id: int, guest_id: int) -> str:
@@ -40,10 +43,11 @@ def send(ctx, work) -> None:
         for chunk in _import_chunks(ctx, rows):
             snapshot.mark_pending(ctx.sync.id, state, [(row.guest_id, None) for row, _ in chunk])
             ctx.checkpoint()
-            yield chunk
+            yield chunk, [row.email for row, _ in chunk
+                          if row.opted_in and state[row.guest_id].remote_status != SUBSCRIBED]
 
-    pipeline(prepared(), lambda chunk: _run_job(client, list_id, chunk),
-             lambda chunk, outcome: _stored(ctx, chunk, state, *outcome), JOBS_IN_FLIGHT)
+    pipeline(prepared(), lambda item: _run_job(client, list_id, *item),
+             lambda item, outcome: _stored(ctx, item[0], state, *outcome), JOBS_IN_FLIGHT)
     leavers = [m for m in work.removals if m.remote_id]
     for start in range(0, len(leavers), clients.KLAVIYO_REMOVE_MAX):
         chunk = leavers[start:start + clients.KLAVIYO_REMOVE_MAX]
@@ -80,9 +84,10 @@ def _import_chunks(ctx, rows):
         yield chunk
 
 
-def _run_job(client, list_id: str, chunk) -> tuple[dict, dict]:
-    """One import job, on a sender thread: send it, wait for it, read its rejected rows and its profile ids.
-    Returns (email -> (code, reason) of rejected rows, external id -> Klaviyo profile id)."""
+def _run_job(client, list_id: str, chunk, to_subscribe: list[str]) -> tuple[dict, dict, set]:
+    """One import job, on a sender thread: send it, wait for it, read its rejected rows and its profile ids, then
+    subscribe the imported members of ``to_subscribe``. Returns (email -> (code, reason) of rejected rows, external
+    id -> Klaviyo profile id, the emails subscribed)."""
     job_id = client.import_profiles(list_id, [profile for _, profile in chunk])
     job = _wait(client, job_id)
     failed = {}
@@ -92,10 +97,14 @@ def _run_job(client, list_id: str, chunk) -> tuple[dict, dict]:
             email = ((attributes.get("original_payload") or {}).get("email") or "").lower()
             failed[email] = (attributes.get("code") or "invalid",
                              attributes.get("detail") or attributes.get("title") or "refused")
-    return failed, client.import_job_profiles(job_id)
+    ids = client.import_job_profiles(job_id)
+    subscribed = [email for email in to_subscribe if email not in failed]
+    for start in range(0, len(subscribed), clients.KLAVIYO_SUBSCRIBE_MAX):
+        client.subscribe(list_id, subscribed[start:start + clients.KLAVIYO_SUBSCRIBE_MAX])
+    return failed, ids, set(subscribed)
 
 
-def _stored(ctx, chunk, state, failed: dict, ids: dict) -> None:
+def _stored(ctx, chunk, state, failed: dict, ids: dict, subscribed: set) -> None:
     """One job's outcome into the snapshot and the run's counts, checkpointed."""
     added = updated = rejected = 0
     for row, _ in chunk:
@@ -112,7 +121,8 @@ def _stored(ctx, chunk, state, failed: dict, ids: dict) -> None:
         else:
             member.created_by_sync = member.created_by_sync or member.remote_status is None
             added += 1
-        member.in_list, member.remote_status, member.fingerprint = True, "listed", row.fingerprint
+        status = SUBSCRIBED if row.email in subscribed or member.remote_status == SUBSCRIBED else "listed"
+        member.in_list, member.remote_status, member.fingerprint = True, status, row.fingerprint
     snapshot.store(ctx.sync.id, [state[row.guest_id] for row, _ in chunk])
     ctx.checkpoint(added=added, updated=updated, rejected=rejected)
 

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from portal.audiences import clients, runs, service
 from portal.models import AudienceMember, AudienceRejection, AudienceRun, Guest
+from portal.models.privacy import MarketingOptIn
 from portal.privacy import consent
 from tests.audiences.conftest import Sandbox, add_guest, connect
 from tests.jobs import work
@@ -41,8 +42,11 @@ def test_import_lists_profiles_without_touching_consent_then_sends_only_changes(
     assert len(held) == 250 and all(p["in_list"] for p in held.values())
     assert held["guest7@example.com"]["attributes"]["first_name"] == "First7"
     assert held["guest7@example.com"]["attributes"]["properties"]["visits"] == 3
+    assert held["guest1@example.com"]["subscribed_at"]  # its opt-in on record
+    assert not any(p["subscribed_at"] for email, p in held.items() if email != "guest1@example.com")  # none
     writes = klaviyo.writes()
-    assert [w["path"] for w in writes] == ["/api/profile-bulk-import-jobs"]  # one job; no subscription call ever
+    assert [w["path"] for w in writes] == ["/api/profile-bulk-import-jobs",  # one job for all 250
+                                           "/api/profile-subscription-bulk-create-jobs"]  # one call for the opt-in
     ids = committed.scalars(select(AudienceMember.remote_id).where(AudienceMember.sync_id == sync.id)).all()
     assert len(set(ids)) == 250 and None not in ids  # kept from the import: removal needs them
 
@@ -58,7 +62,7 @@ def test_import_lists_profiles_without_touching_consent_then_sends_only_changes(
     held = profiles(klaviyo)
     assert not held["guest1@example.com"]["in_list"] and not held["guest2@example.com"]["in_list"]
     assert held["guest3@example.com"]["attributes"]["first_name"] == "Renamed"
-    assert [w["path"] for w in klaviyo.writes()][1:] == ["/api/profile-bulk-import-jobs",
+    assert [w["path"] for w in klaviyo.writes()][2:] == ["/api/profile-bulk-import-jobs",
                                                          f"/api/lists/{destination.list_id}/relationships/profiles"]
 
 
@@ -74,6 +78,32 @@ def test_a_suppression_in_klaviyo_comes_back_into_the_suppression_list(world, co
     run = run_once(committed, sync)  # the run reads suppressions first, then takes the guest out
     assert committed.get(Guest, guest.id).marketing_opt_out
     assert run.removed == 1 and not profiles(klaviyo)["guest1@example.com"]["in_list"]
+
+
+def test_an_opt_in_recorded_later_subscribes_once_and_a_suppressed_guest_is_never_subscribed(world, committed,
+                                                                                              klaviyo):
+    org, segment = world["org"], world["segment"]
+    later, suppressed = add_guest(org, 1), add_guest(org, 2, opted_in=True)
+    destination = connect(org, klaviyo)
+    sync = service.sync_for(segment, destination, ["first_name"])
+    committed.commit()
+    run_once(committed, sync)
+    held = profiles(klaviyo)
+    assert not held["guest1@example.com"]["subscribed_at"] and held["guest2@example.com"]["subscribed_at"]
+
+    klaviyo.admin("POST", "/profiles/guest2@example.com/suppress")  # unsubscribes in Klaviyo
+    committed.add(MarketingOptIn(org_id=org.id, guest_id=later.id, source="signup form"))
+    committed.commit()
+    writes_before = len(klaviyo.writes())
+    run = run_once(committed, sync)
+    assert committed.get(Guest, suppressed.id).marketing_opt_out  # read back before anything was sent
+    subscribes = [w for w in klaviyo.writes()[writes_before:]
+                  if w["path"] == "/api/profile-subscription-bulk-create-jobs"]
+    held = profiles(klaviyo)
+    assert len(subscribes) == 1 and held["guest1@example.com"]["subscribed_at"]  # the new opt-in, once
+    assert held["guest2@example.com"]["suppressed_at"]  # still suppressed: never subscribed again
+    assert run.updated == 1 and run.removed == 1
+    assert run_once(committed, sync).write_calls == 0  # subscribed once, not at every run
 
 
 def test_import_errors_are_rejected_records_and_429s_are_waited_out(world, committed, klaviyo):

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from portal.audiences import clients
+from portal.audiences.pacing import AccountPacer
 from tests.audiences.conftest import Sandbox
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audiences"
@@ -54,6 +55,9 @@ def test_the_clients_batch_sizes_and_pacing_are_the_published_ones():
     text = klaviyo_op("bulk_import_profiles")["description"]
     assert f"{clients.KLAVIYO_IMPORT_MAX:,} profiles" in text and "5MB" in text
     assert f"maximum of {clients.KLAVIYO_REMOVE_MAX} profiles" in klaviyo_op("remove_profiles_from_list")["description"]
+    subscribe = klaviyo_op("bulk_subscribe_profiles")["description"]
+    assert f"submitted for subscription: {clients.KLAVIYO_SUBSCRIBE_MAX}" in subscribe
+    assert "remove any `UNSUBSCRIBE`" in subscribe  # why a sync subscribes only right after reading suppressions
     size = next(p for p in klaviyo_op("get_profiles_for_bulk_import_profiles_job")["parameters"]
                 if p["name"] == "page[size]")
     assert clients.KLAVIYO_PAGE == size["schema"]["maximum"]
@@ -64,6 +68,30 @@ def test_the_clients_batch_sizes_and_pacing_are_the_published_ones():
     revision = next(p for p in klaviyo_op("bulk_import_profiles")["parameters"] if p["name"] == "revision")
     assert revision["required"] and clients.KLAVIYO_REVISION == revision["schema"]["default"]
     assert clients.mailchimp_subscriber_hash(" Ann@Example.COM ") == hashlib.md5(b"ann@example.com").hexdigest()
+
+
+def test_the_klaviyo_subscribe_body_follows_the_spec_and_the_sandbox_takes_only_that(boxes, redis_conn):
+    _, klaviyo = boxes
+    spec = klaviyo_op("bulk_subscribe_profiles")
+    schema = json_schema({"$ref": "#/components/schemas/SubscriptionCreateJobCreateQuery",
+                          "components": {"schemas": spec["schemas"]}})
+    pacer = AccountPacer(redis_conn, "contract", clients.KLAVIYO_LIMITS)
+    client = clients.KlaviyoClient(klaviyo.base_url, klaviyo.state.api_key, pacer)
+    sent = []
+    client._http.event_hooks["request"].append(lambda request: sent.append(json.loads(request.read())))
+    client.subscribe(klaviyo.state.list_id, ["ann@example.com"])  # the sandbox took it (202), or this raised
+    jsonschema.validate(sent[0], schema)
+    assert {p["email"]: bool(p["subscribed_at"]) for p in klaviyo.admin("GET", "/profiles")}["ann@example.com"]
+    headers = {"Authorization": f"Klaviyo-API-Key {klaviyo.state.api_key}", "revision": clients.KLAVIYO_REVISION}
+    url = f"{klaviyo.base_url}{spec['path']}"
+    too_many = json.loads(json.dumps(sent[0]))
+    too_many["data"]["attributes"]["profiles"]["data"] *= clients.KLAVIYO_SUBSCRIBE_MAX + 1
+    answer = httpx.post(url, json=too_many, headers=headers)
+    assert answer.status_code == 400
+    jsonschema.validate(answer.json(), spec["errors"]["application/vnd.api+json"]["schema"])
+    no_consent = json.loads(json.dumps(sent[0]))
+    no_consent["data"]["attributes"]["profiles"]["data"][0]["attributes"]["subscriptions"] = {}
+    assert httpx.post(url, json=no_consent, headers=headers).status_code == 400
 
 
 def test_mailchimp_sandbox_refuses_what_mailchimp_refuses_with_problem_json(boxes):

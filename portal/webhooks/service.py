@@ -112,10 +112,17 @@ def _envelope(body: bytes) -> dict | None:
     }
     if not all(isinstance(fields[key], str) and fields[key] for key in ("timestamp", "guid", "event_type")):
         return None
-    if any(isinstance(fields[key], str) and len(fields[key]) > GUID_MAX for key in GUID_FIELDS):
-        return None  # longer than any GUID (and than their columns)
+    if any(isinstance(fields[key], str) and not _plain(fields[key], GUID_MAX) for key in GUID_FIELDS):
+        return None  # not a GUID: longer than their columns, or characters no GUID has (the database refuses some)
     fields["event_type"] = fields["event_type"][:64]
+    if not _plain(fields["event_type"], 64):
+        return None
     return fields
+
+
+def _plain(value: str, longest: int) -> bool:
+    """Printable ASCII of at most ``longest`` characters (no NUL, control character or lone surrogate)."""
+    return len(value) <= longest and value.isascii() and value.isprintable()
 
 
 def _int(value: str | None) -> int:

@@ -327,6 +327,29 @@ def test_the_receipt_answers_only_posts_to_a_token_and_refuses_oversized_bodies(
     assert events(committed) == []
 
 
+BAD_ENVELOPES = {
+    "not UTF-8": b"\xff\xfe{}",
+    "NUL": b"\x00",
+    "injection": b"' OR '1'='1",
+    "markup": b"<script>alert(1)</script>{{ 7 * 7 }}",
+    "lone surrogate in a GUID": b'{"timestamp": "1", "guid": "\\ud800", "eventType": "order_updated",'
+                                b' "details": {"restaurantGuid": "\\ud800", "order": {"guid": "\\udfff"}}}',
+    "NUL in a GUID": b'{"timestamp": "1", "guid": "a\\u0000b", "eventType": "order_updated",'
+                     b' "details": {"restaurantGuid": "r\\u0000", "order": {"guid": "o"}}}',
+    "multipart": b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--x--\r\n",
+}
+
+
+@pytest.mark.parametrize("name", BAD_ENVELOPES)
+def test_bad_envelopes_and_tokens_are_refused_with_401_never_a_500(lane, committed, name):
+    """What the app-wide bad-input checks did for the receipt when it was a Flask route."""
+    for path in (lane.path, "/webhooks/toast/%27%20OR%20%271%27%3D%271", "/webhooks/toast/%E2%80%AEtxt.exe"):
+        response = lane.client.post(path, data=BAD_ENVELOPES[name], headers={
+            "Content-Type": "application/json", "Toast-Signature": "x", "Toast-Attempt-Number": "1"})
+        assert (response.status_code, response.get_json()) == (401, {"status": "rejected"}), path
+    assert events(committed) == []
+
+
 def test_a_defect_in_the_receipt_answers_500_without_its_details(lane, committed, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise KeyError("secret detail")
